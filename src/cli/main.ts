@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// audiodecode transcribe FILE: progress on stderr, the result on stdout.
+import { Command, Option } from 'commander';
+import { AudioDecodeError } from '../errors.js';
+import { FORMATS, render, type Format } from '../formats/index.js';
+import { WhisperInference } from '../pipeline/whisper-inference.js';
+
+const program = new Command('audiodecode').description('Whisper speech-to-text on onnxruntime-node');
+
+program
+  .command('transcribe')
+  .argument('<file>', 'audio file (wav, mp3, flac, ogg/opus, m4a, webm, ...)')
+  .option('-m, --model <name|dir>', 'model name or directory', 'tiny.en')
+  .addOption(new Option('-d, --device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default('auto'))
+  .addOption(new Option('-c, --compute-type <type>', 'weights precision').choices(['auto', 'float32', 'float16', 'int8']).default('auto'))
+  .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS as unknown as string[]).default('txt'))
+  .option('--batched', 'batched inference over the windows of long audio', false)
+  .option('--batch-size <n>', 'windows per batch', (v) => Number.parseInt(v, 10))
+  .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
+  .option('--language <code>', 'spoken language (multilingual models)')
+  .option('--prompt <text>', 'initial prompt that conditions the first window')
+  .action(async (file: string, opts) => {
+    const whisper = new WhisperInference({
+      model: opts.model,
+      device: opts.device,
+      computeType: opts.computeType,
+      useBatchedInference: opts.batched,
+      batchSize: opts.batchSize,
+      threads: opts.threads,
+    });
+    const info = await whisper.describe();
+    process.stderr.write(`audiodecode: ${info.modelDir} (${info.layout}, ${info.device}, ${info.computeType}, ${info.threads} threads)\n`);
+    const result = await whisper.transcribeFile(file, {
+      language: opts.language,
+      initialPrompt: opts.prompt,
+      onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
+    });
+    process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${(result.timings.total / 1000).toFixed(2)} s (RTF ${result.rtf.toFixed(1)}x)\n`);
+    process.stdout.write(render(result, opts.format as Format));
+    await whisper.close();
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  const message = err instanceof AudioDecodeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`audiodecode: error: ${message}\n`);
+  process.exit(err instanceof AudioDecodeError ? 2 : 1);
+});

@@ -1,0 +1,133 @@
+// Greedy (temperature 0) and sampled (temperature > 0) decoding of a batch of audio windows with
+// the key/value cache. Rows that reach end-of-text leave the batch, so later steps cost less.
+import type { EncodedAudio, WhisperOnnx } from '../model/layouts.js';
+import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+import { applyFilters, argmax, logSumExp, type FilterContext } from './logit-filters.js';
+
+export interface DecodeOptions {
+  filters: FilterContext;
+  /** Tokens from the start-of-transcript on (sot, language, task, notimestamps). */
+  sotSequence: number[];
+  temperature: number;
+  maxNewTokens: number;
+}
+
+export interface DecodedSequence {
+  tokens: number[];
+  sumLogprob: number;
+  avgLogprob: number;
+  noSpeechProb: number;
+  temperature: number;
+}
+
+export interface DecodeTimings {
+  steps: number;
+  ms: number;
+}
+
+/** `<|startofprev|>` and up to half the text context of previous text, then the sot sequence. */
+export function promptTokens(tokenizer: WhisperTokenizer, previous: number[], sotSequence: number[], maxTextPositions: number): number[] {
+  if (previous.length === 0) return [...sotSequence];
+  const keep = previous.filter((t) => t < tokenizer.eot).slice(-(Math.floor(maxTextPositions / 2) - 1));
+  return [tokenizer.sotPrev, ...keep, ...sotSequence];
+}
+
+function sampleToken(logits: Float32Array, temperature: number): number {
+  if (temperature <= 0) return argmax(logits);
+  const scaled = new Float64Array(logits.length);
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] / temperature);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += scaled[i] = Math.exp(logits[i] / temperature - max);
+  let r = Math.random() * sum;
+  for (let i = 0; i < logits.length; i++) if ((r -= scaled[i]) <= 0) return i;
+  return argmax(logits);
+}
+
+/**
+ * Decode every row of `audio` after its prompt. All prompts must have the same length (the
+ * pipeline batches windows that share one). Returns one sequence per row, in order.
+ */
+export async function decodeBatch(
+  model: WhisperOnnx,
+  tokenizer: WhisperTokenizer,
+  audio: EncodedAudio,
+  prompts: number[][],
+  options: DecodeOptions,
+  timings?: DecodeTimings,
+): Promise<DecodedSequence[]> {
+  const batch = prompts.length;
+  const promptLength = prompts[0].length;
+  if (prompts.some((p) => p.length !== promptLength)) throw new Error('decodeBatch: prompts of one batch must have equal length');
+  const vocab = model.config.vocabSize;
+  const started = performance.now();
+
+  // feed up to and including <|startoftranscript|>: the logits there give the no-speech probability
+  const sotIndex = prompts[0].lastIndexOf(tokenizer.sot);
+  const first = new BigInt64Array(batch * (sotIndex + 1));
+  prompts.forEach((p, b) => p.slice(0, sotIndex + 1).forEach((t, i) => (first[b * (sotIndex + 1) + i] = BigInt(t))));
+  let step = await model.decode(first, sotIndex + 1, audio, null);
+  const noSpeech = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const row = step.logits.subarray(b * vocab, (b + 1) * vocab);
+    noSpeech[b] = Math.exp(row[tokenizer.noSpeech] - logSumExp(row, 0, vocab));
+  }
+  const rest = promptLength - sotIndex - 1;
+  if (rest > 0) {
+    const tail = new BigInt64Array(batch * rest);
+    prompts.forEach((p, b) => p.slice(sotIndex + 1).forEach((t, i) => (tail[b * rest + i] = BigInt(t))));
+    step = await model.decode(tail, rest, audio, step.cache);
+  }
+
+  const generated: number[][] = prompts.map(() => []);
+  const sumLogprob = new Float64Array(batch);
+  const finished = new Array<boolean>(batch).fill(false);
+  let active = Array.from({ length: batch }, (_, b) => b); // original row of each batch position
+  let rowsAudio = audio;
+  let cache = step.cache;
+  let logits = step.logits;
+  const maxNew = Math.min(options.maxNewTokens, model.config.maxTextPositions - promptLength);
+  let steps = 0;
+  for (let n = 0; n < maxNew && active.length > 0; n++) {
+    const next = new BigInt64Array(active.length);
+    const keep: number[] = [];
+    active.forEach((row, pos) => {
+      const rowLogits = logits.slice(pos * vocab, (pos + 1) * vocab);
+      applyFilters(rowLogits, generated[row], options.filters);
+      const token = sampleToken(rowLogits, options.temperature);
+      sumLogprob[row] += rowLogits[token] - logSumExp(rowLogits, 0, vocab);
+      if (token === tokenizer.eot) finished[row] = true;
+      else {
+        generated[row].push(token);
+        keep.push(pos);
+      }
+      next[pos] = BigInt(token);
+    });
+    const stillActive = keep.map((pos) => active[pos]);
+    if (stillActive.length === 0 || n === maxNew - 1) {
+      active = stillActive;
+      break;
+    }
+    if (keep.length !== active.length) {
+      rowsAudio = model.selectRows(rowsAudio, keep);
+      cache = model.selectCacheRows(cache, keep);
+    }
+    const feed = BigInt64Array.from(keep.map((pos) => next[pos]));
+    active = stillActive;
+    step = await model.decode(feed, 1, rowsAudio, cache);
+    steps++;
+    cache = step.cache;
+    logits = step.logits;
+  }
+  if (timings) {
+    timings.steps += steps;
+    timings.ms += performance.now() - started;
+  }
+  return generated.map((tokens, b) => ({
+    tokens,
+    sumLogprob: sumLogprob[b],
+    avgLogprob: sumLogprob[b] / (tokens.length + 1),
+    noSpeechProb: noSpeech[b],
+    temperature: options.temperature,
+  }));
+}

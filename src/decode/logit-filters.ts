@@ -1,0 +1,75 @@
+// Logit processing as in OpenAI Whisper's decoding.py: suppressed tokens, blank/eot suppressed at
+// the start, and the timestamp rules (pairs, monotonic, first timestamp bounded, timestamps
+// forced when their total probability beats any text token).
+import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+
+export interface FilterContext {
+  tokenizer: WhisperTokenizer;
+  suppress: Int32Array;
+  beginSuppress: Int32Array;
+  withTimestamps: boolean;
+  maxInitialTimestampIndex: number;
+}
+
+export function suppressedTokens(tokenizer: WhisperTokenizer, configured: number[]): Int32Array {
+  const set = new Set(configured);
+  for (const t of [tokenizer.transcribe, tokenizer.translate, tokenizer.sot, tokenizer.sotPrev, tokenizer.sotLm, tokenizer.noSpeech]) set.add(t);
+  return Int32Array.from([...set].sort((a, b) => a - b));
+}
+
+/** In place on one row of logits; `generated` are the tokens sampled so far for this row. */
+export function applyFilters(logits: Float32Array, generated: number[], ctx: FilterContext): void {
+  for (const t of ctx.suppress) logits[t] = -Infinity;
+  if (generated.length === 0) for (const t of ctx.beginSuppress) logits[t] = -Infinity;
+  const tb = ctx.tokenizer.timestampBegin;
+  const eot = ctx.tokenizer.eot;
+  if (!ctx.withTimestamps) {
+    for (let t = tb; t < logits.length; t++) logits[t] = -Infinity;
+    return;
+  }
+  logits[ctx.tokenizer.noTimestamps] = -Infinity;
+  const n = generated.length;
+  const lastWasTimestamp = n >= 1 && generated[n - 1] >= tb;
+  const penultimateWasTimestamp = n < 2 || generated[n - 2] >= tb;
+  if (lastWasTimestamp) {
+    if (penultimateWasTimestamp) logits.fill(-Infinity, tb);
+    else logits.fill(-Infinity, 0, eot);
+  }
+  let lastTimestamp = -1;
+  for (let i = n - 1; i >= 0; i--) {
+    if (generated[i] >= tb) {
+      lastTimestamp = generated[i];
+      break;
+    }
+  }
+  if (lastTimestamp >= 0) {
+    // timestamps never go back; a closing timestamp may repeat the opening one
+    const bound = lastWasTimestamp && !penultimateWasTimestamp ? lastTimestamp : lastTimestamp + 1;
+    logits.fill(-Infinity, tb, bound);
+  }
+  if (n === 0) {
+    logits.fill(-Infinity, 0, tb);
+    if (ctx.maxInitialTimestampIndex >= 0) logits.fill(-Infinity, tb + ctx.maxInitialTimestampIndex + 1);
+  }
+  // when the timestamps together are likelier than any single text token, emit a timestamp
+  const logZ = logSumExp(logits, 0, logits.length);
+  const timestampLogprob = logSumExp(logits, tb, logits.length) - logZ;
+  let maxText = -Infinity;
+  for (let t = 0; t < tb; t++) if (logits[t] > maxText) maxText = logits[t];
+  if (timestampLogprob > maxText - logZ) logits.fill(-Infinity, 0, tb);
+}
+
+export function logSumExp(x: Float32Array, from: number, to: number): number {
+  let max = -Infinity;
+  for (let i = from; i < to; i++) if (x[i] > max) max = x[i];
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += Math.exp(x[i] - max);
+  return max + Math.log(sum);
+}
+
+export function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}

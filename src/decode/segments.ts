@@ -1,0 +1,44 @@
+// Turn one window's generated tokens into timed segments, and say how far to seek (OpenAI's
+// algorithm: continue from the end of the last complete segment).
+import { TIME_PRECISION, type WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+
+export interface WindowSegment {
+  start: number;
+  end: number;
+  tokens: number[];
+}
+
+export interface SplitResult {
+  segments: WindowSegment[];
+  /** Frames (10 ms each) consumed from the window's start. */
+  consumedFrames: number;
+}
+
+const FRAMES_PER_TIMESTAMP = 2; // one timestamp token = 20 ms = 2 mel frames
+
+/** Times are relative to the window start; `windowFrames` is the window's content length. */
+export function splitSegments(tokens: number[], tokenizer: WhisperTokenizer, windowFrames: number): SplitResult {
+  const tb = tokenizer.timestampBegin;
+  const isTs = (t: number): boolean => t >= tb;
+  const n = tokens.length;
+  const singleTimestampEnding = n >= 2 && !isTs(tokens[n - 2]) && isTs(tokens[n - 1]);
+  const consecutive: number[] = [];
+  for (let i = 1; i < n; i++) if (isTs(tokens[i]) && isTs(tokens[i - 1])) consecutive.push(i);
+  const segments: WindowSegment[] = [];
+  if (consecutive.length > 0) {
+    const slices = singleTimestampEnding ? [...consecutive, n] : consecutive;
+    let last = 0;
+    for (const current of slices) {
+      const sliced = tokens.slice(last, current);
+      segments.push({ start: (sliced[0] - tb) * TIME_PRECISION, end: (sliced[sliced.length - 1] - tb) * TIME_PRECISION, tokens: sliced });
+      last = current;
+    }
+    const consumedFrames = singleTimestampEnding ? windowFrames : (tokens[last - 1] - tb) * FRAMES_PER_TIMESTAMP;
+    return { segments, consumedFrames };
+  }
+  let duration = windowFrames / 100;
+  const stamps = tokens.filter(isTs);
+  if (stamps.length > 0 && stamps[stamps.length - 1] !== tb) duration = (stamps[stamps.length - 1] - tb) * TIME_PRECISION;
+  if (tokens.some((t) => !isTs(t))) segments.push({ start: 0, end: duration, tokens });
+  return { segments, consumedFrames: windowFrames };
+}

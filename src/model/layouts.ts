@@ -1,0 +1,221 @@
+// One model interface over two file layouts: AudioDecode's native pair (the encoder emits the
+// cross-attention keys/values) and Hugging Face onnx-community's (decoder_model_merged with an
+// If-node on use_cache_branch). The decoding loop sees only WhisperOnnx.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AudioDecodeError } from '../errors.js';
+import type { WhisperConfig } from './config.js';
+import { ort, sessionOptions, type RuntimeChoice } from './runtime.js';
+
+export type Layout = 'native' | 'community';
+type Tensor = ort.Tensor;
+type Feeds = Record<string, Tensor>;
+
+/** Per-window encoder state, opaque to the decoding loop. */
+export interface EncodedAudio {
+  batch: number;
+  readonly tensors: Feeds;
+}
+
+/** Self-attention cache after some decoding steps, opaque to the decoding loop. */
+export interface DecoderCache {
+  batch: number;
+  length: number;
+  readonly tensors: Feeds;
+}
+
+export interface DecodeStep {
+  /** [batch x vocab] logits of the last input position. */
+  logits: Float32Array;
+  cache: DecoderCache;
+  /** [batch x heads x seq x audioFrames] cross-attention of the alignment heads, when asked. */
+  alignment?: Tensor;
+}
+
+export interface WhisperOnnx {
+  readonly layout: Layout;
+  readonly config: WhisperConfig;
+  readonly supportsAlignment: boolean;
+  encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio>;
+  /** tokens: [batch x seq] ids fed after `cache` (null on the first step). */
+  decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment?: boolean): Promise<DecodeStep>;
+  /** Keep rows `rows` of the encoder state and cache (for beams or finished batch rows). */
+  selectRows(audio: EncodedAudio, rows: number[]): EncodedAudio;
+  selectCacheRows(cache: DecoderCache, rows: number[]): DecoderCache;
+  release(): Promise<void>;
+}
+
+const SUFFIX: Record<RuntimeChoice['computeType'], string> = { float32: '', float16: '_fp16', int8: '_quantized' };
+
+export function detectLayout(modelDir: string, choice: RuntimeChoice, only?: Layout): { layout: Layout; encoder: string; decoder: string } {
+  const s = SUFFIX[choice.computeType];
+  const candidates: [Layout, string, string][] = [
+    ['native', `whisper_encoder${s}.onnx`, `whisper_decoder${s}.onnx`],
+    ['community', `encoder_model${s}.onnx`, `decoder_model_merged${s}.onnx`],
+  ];
+  for (const [layout, enc, dec] of candidates) {
+    if (only && layout !== only) continue;
+    const encoder = join(modelDir, 'onnx', enc);
+    const decoder = join(modelDir, 'onnx', dec);
+    if (existsSync(encoder) && existsSync(decoder)) return { layout, encoder, decoder };
+  }
+  throw new AudioDecodeError(
+    'model_not_found',
+    `${modelDir} holds no ${choice.computeType} Whisper model${only ? ` in the ${only} layout` : ''}: expected onnx/whisper_{encoder,decoder}${s}.onnx or onnx/{encoder_model,decoder_model_merged}${s}.onnx`,
+  );
+}
+
+function kvDtype(session: ort.InferenceSession, inputName: string): 'float32' | 'float16' {
+  const meta = session.inputMetadata.find((m) => m.name === inputName);
+  return meta && meta.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
+}
+
+function emptyKv(dtype: 'float32' | 'float16', batch: number, cfg: WhisperConfig): Tensor {
+  const dims = [batch, cfg.nHeads, 0, cfg.dModel / cfg.nHeads];
+  return dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
+}
+
+/** Rows of a [batch, ...] tensor, copied. Data is read as raw elements, so fp16 works too. */
+function selectTensorRows(t: Tensor, rows: number[]): Tensor {
+  const rowSize = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const src = t.data as Float32Array | Uint16Array;
+  const ctor = src.constructor as { new (n: number): Float32Array | Uint16Array };
+  const out = new ctor(rowSize * rows.length);
+  rows.forEach((r, i) => out.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+  return new ort.Tensor(t.type as 'float32', out as Float32Array, [rows.length, ...t.dims.slice(1)]);
+}
+
+function selectFeeds(feeds: Feeds, rows: number[]): Feeds {
+  const out: Feeds = {};
+  for (const [k, v] of Object.entries(feeds)) out[k] = selectTensorRows(v, rows);
+  return out;
+}
+
+function isIdentity(rows: number[], batch: number): boolean {
+  return rows.length === batch && rows.every((r, i) => r === i);
+}
+
+function lastPositionLogits(logits: Tensor): Float32Array {
+  const [batch, seq, vocab] = logits.dims;
+  const data = logits.data as Float32Array;
+  if (seq === 1) return data;
+  const out = new Float32Array(batch * vocab);
+  for (let b = 0; b < batch; b++) out.set(data.subarray((b * seq + seq - 1) * vocab, (b * seq + seq) * vocab), b * vocab);
+  return out;
+}
+
+abstract class BaseOnnx implements WhisperOnnx {
+  abstract readonly layout: Layout;
+  abstract readonly supportsAlignment: boolean;
+  protected readonly kvType: 'float32' | 'float16';
+
+  constructor(
+    readonly config: WhisperConfig,
+    protected readonly encoder: ort.InferenceSession,
+    protected readonly decoder: ort.InferenceSession,
+    kvInput: string,
+  ) {
+    this.kvType = kvDtype(decoder, kvInput);
+  }
+
+  abstract encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio>;
+  abstract decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment?: boolean): Promise<DecodeStep>;
+
+  protected featuresTensor(features: Float32Array, batch: number, frames: number): Tensor {
+    return new ort.Tensor('float32', features, [batch, this.config.nMels, frames]);
+  }
+
+  selectRows(audio: EncodedAudio, rows: number[]): EncodedAudio {
+    if (isIdentity(rows, audio.batch)) return audio;
+    return { batch: rows.length, tensors: selectFeeds(audio.tensors, rows) };
+  }
+
+  selectCacheRows(cache: DecoderCache, rows: number[]): DecoderCache {
+    if (isIdentity(rows, cache.batch)) return cache;
+    return { batch: rows.length, length: cache.length, tensors: selectFeeds(cache.tensors, rows) };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+}
+
+class NativeOnnx extends BaseOnnx {
+  readonly layout = 'native' as const;
+  readonly supportsAlignment: boolean;
+
+  constructor(config: WhisperConfig, encoder: ort.InferenceSession, decoder: ort.InferenceSession) {
+    super(config, encoder, decoder, 'past_k_0');
+    this.supportsAlignment = decoder.outputNames.includes('alignment');
+  }
+
+  async encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio> {
+    const out = await this.encoder.run({ input_features: this.featuresTensor(features, batch, frames) });
+    return { batch, tensors: out };
+  }
+
+  async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment = false): Promise<DecodeStep> {
+    const batch = audio.batch;
+    const feeds: Feeds = { input_ids: new ort.Tensor('int64', tokens, [batch, seq]), ...audio.tensors };
+    const L = this.config.decoderLayers;
+    for (let i = 0; i < L; i++) {
+      feeds[`past_k_${i}`] = cache ? cache.tensors[`present_k_${i}`] : emptyKv(this.kvType, batch, this.config);
+      feeds[`past_v_${i}`] = cache ? cache.tensors[`present_v_${i}`] : emptyKv(this.kvType, batch, this.config);
+    }
+    const fetches = ['logits'];
+    for (let i = 0; i < L; i++) fetches.push(`present_k_${i}`, `present_v_${i}`);
+    if (withAlignment && this.supportsAlignment) fetches.push('alignment');
+    const out = await this.decoder.run(feeds, fetches);
+    const tensors: Feeds = {};
+    for (let i = 0; i < L; i++) {
+      tensors[`present_k_${i}`] = out[`present_k_${i}`];
+      tensors[`present_v_${i}`] = out[`present_v_${i}`];
+    }
+    return {
+      logits: out.logits.data as Float32Array,
+      cache: { batch, length: (cache?.length ?? 0) + seq, tensors },
+      alignment: out.alignment,
+    };
+  }
+}
+
+class CommunityOnnx extends BaseOnnx {
+  readonly layout = 'community' as const;
+  readonly supportsAlignment = false;
+
+  constructor(config: WhisperConfig, encoder: ort.InferenceSession, decoder: ort.InferenceSession) {
+    super(config, encoder, decoder, 'past_key_values.0.decoder.key');
+  }
+
+  async encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio> {
+    const out = await this.encoder.run({ input_features: this.featuresTensor(features, batch, frames) });
+    return { batch, tensors: { encoder_hidden_states: out.last_hidden_state } };
+  }
+
+  async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null): Promise<DecodeStep> {
+    const batch = audio.batch;
+    const feeds: Feeds = {
+      input_ids: new ort.Tensor('int64', tokens, [batch, seq]),
+      encoder_hidden_states: audio.tensors.encoder_hidden_states,
+      use_cache_branch: new ort.Tensor('bool', [cache !== null], [1]),
+    };
+    for (let i = 0; i < this.config.decoderLayers; i++) {
+      for (const part of ['decoder', 'encoder'] as const) {
+        for (const kind of ['key', 'value'] as const) {
+          feeds[`past_key_values.${i}.${part}.${kind}`] = cache ? cache.tensors[`present.${i}.${part}.${kind}`] : emptyKv(this.kvType, batch, this.config);
+        }
+      }
+    }
+    const out = await this.decoder.run(feeds);
+    const tensors: Feeds = {};
+    for (const [name, t] of Object.entries(out)) if (name.startsWith('present.')) tensors[name] = t;
+    return { logits: lastPositionLogits(out.logits), cache: { batch, length: (cache?.length ?? 0) + seq, tensors } };
+  }
+}
+
+export async function openWhisperOnnx(modelDir: string, config: WhisperConfig, choice: RuntimeChoice, only?: Layout): Promise<WhisperOnnx> {
+  const files = detectLayout(modelDir, choice, only);
+  const options = sessionOptions(choice);
+  const [encoder, decoder] = await Promise.all([ort.InferenceSession.create(files.encoder, options), ort.InferenceSession.create(files.decoder, options)]);
+  return files.layout === 'native' ? new NativeOnnx(config, encoder, decoder) : new CommunityOnnx(config, encoder, decoder);
+}

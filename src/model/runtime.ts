@@ -1,0 +1,60 @@
+// Where onnxruntime is configured: execution provider, threads, precision. One place only.
+import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { AudioDecodeError } from '../errors.js';
+
+export type Device = 'cpu' | 'cuda' | 'auto';
+export type ComputeType = 'auto' | 'float32' | 'float16' | 'int8';
+
+export interface RuntimeChoice {
+  device: 'cpu' | 'cuda';
+  computeType: Exclude<ComputeType, 'auto'>;
+  threads: number;
+  /** Said once when `auto` fell back to CPU, so callers can log why. */
+  notice?: string;
+}
+
+/**
+ * The CUDA provider is compiled into onnxruntime-node's binding, but its shared library is only
+ * present when the package was installed with ONNXRUNTIME_NODE_INSTALL=cuda12.
+ */
+export function cudaAvailable(): boolean {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
+  const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const bin = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
+}
+
+const CUDA_MISSING =
+  'the CUDA execution provider is not installed in onnxruntime-node: reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12 (Dockerfile.gpu does) on a machine with CUDA 12 and cuDNN 9';
+
+export function resolveRuntime(device: Device, computeType: ComputeType, threads?: number): RuntimeChoice {
+  let resolved: 'cpu' | 'cuda';
+  let notice: string | undefined;
+  if (device === 'cuda') {
+    if (!cudaAvailable()) throw new AudioDecodeError('cuda_unavailable', `device 'cuda' requested, but ${CUDA_MISSING}`);
+    resolved = 'cuda';
+  } else if (device === 'auto') {
+    resolved = cudaAvailable() ? 'cuda' : 'cpu';
+    if (resolved === 'cpu') notice = `device 'auto': no CUDA (${CUDA_MISSING}); running on CPU`;
+  } else resolved = 'cpu';
+  const type = computeType === 'auto' ? (resolved === 'cuda' ? 'float16' : 'int8') : computeType;
+  return { device: resolved, computeType: type, threads: threads ?? availableParallelism(), notice };
+}
+
+export function sessionOptions(choice: RuntimeChoice): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: choice.device === 'cuda' ? [{ name: 'cuda' }, 'cpu'] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: choice.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+}
+
+export { ort };

@@ -1,0 +1,62 @@
+import type { ComputeType, Device } from '../model/runtime.js';
+import type { Layout } from '../model/layouts.js';
+
+export interface WhisperOptions {
+  /** A model name (looked up in ../shared/models, then the cache) or a model directory. */
+  model?: string;
+  device?: Device;
+  computeType?: ComputeType;
+  /** Windows decoded together in batched mode; auto: 24 on CUDA, 8 on CPU. */
+  batchSize?: number;
+  useBatchedInference?: boolean;
+  /** onnxruntime intra-op threads; defaults to the available cores. */
+  threads?: number;
+  /** Force one file layout when a model directory holds both. */
+  layout?: Layout;
+  /** Receives notices such as a CUDA fallback; default: stderr. */
+  log?: (message: string) => void;
+}
+
+export interface TranscribeOptions {
+  language?: string;
+  task?: 'transcribe' | 'translate';
+  /** Text that conditions the first window (OpenAI's `prompt`). */
+  initialPrompt?: string;
+  /** 0 for deterministic decoding with fallback; > 0 to sample from the first try. */
+  temperature?: number;
+  conditionOnPreviousText?: boolean;
+  withTimestamps?: boolean;
+  maxAudioSeconds?: number;
+  signal?: AbortSignal;
+  onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+}
+
+export interface Segment {
+  id: number;
+  start: number;
+  end: number;
+  text: string;
+  tokens: number[];
+  avgLogprob: number;
+  noSpeechProb: number;
+  compressionRatio: number;
+  temperature: number;
+}
+
+export interface Timings {
+  decode: number;
+  features: number;
+  encode: number;
+  generate: number;
+  total: number;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  segments: Segment[];
+  language: string;
+  duration: number;
+  timings: Timings;
+  /** audio seconds per wall-clock second */
+  rtf: number;
+}

@@ -1,0 +1,190 @@
+// The engine's front door: audio in, timed text out. Loads the model once, then transcribes many.
+import { decodeAudio, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
+import { AudioDecodeError } from '../errors.js';
+import { CHUNK_FRAMES, HOP_LENGTH, LogMelExtractor, sliceWindow, TAIL_PADDING } from '../features/log-mel.js';
+import { readWhisperConfig } from '../model/config.js';
+import { openWhisperOnnx, type WhisperOnnx } from '../model/layouts.js';
+import { resolveModelDir } from '../model/resolve.js';
+import { resolveRuntime, type RuntimeChoice } from '../model/runtime.js';
+import { DEFAULT_FALLBACK, compressionRatio, isNoSpeech, needsFallback } from '../decode/fallback.js';
+import { decodeBatch, promptTokens, type DecodedSequence, type DecodeTimings } from '../decode/greedy.js';
+import { suppressedTokens, type FilterContext } from '../decode/logit-filters.js';
+import { splitSegments } from '../decode/segments.js';
+import { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
+
+interface Loaded {
+  model: WhisperOnnx;
+  tokenizer: WhisperTokenizer;
+  mel: LogMelExtractor;
+  runtime: RuntimeChoice;
+  modelDir: string;
+}
+
+export class WhisperInference {
+  private loading?: Promise<Loaded>;
+  readonly options: Required<Pick<WhisperOptions, 'model' | 'device' | 'computeType' | 'useBatchedInference'>> & WhisperOptions;
+
+  constructor(options: WhisperOptions = {}) {
+    this.options = { model: 'tiny.en', device: 'auto', computeType: 'auto', useBatchedInference: false, ...options };
+  }
+
+  /** Load the model (once); later calls return the same promise. */
+  load(): Promise<Loaded> {
+    this.loading ??= this.open();
+    return this.loading;
+  }
+
+  private async open(): Promise<Loaded> {
+    const log = this.options.log ?? ((m: string) => process.stderr.write(`audiodecode: ${m}\n`));
+    const runtime = resolveRuntime(this.options.device, this.options.computeType, this.options.threads);
+    if (runtime.notice) log(runtime.notice);
+    const modelDir = resolveModelDir(this.options.model);
+    const config = readWhisperConfig(modelDir);
+    const model = await openWhisperOnnx(modelDir, config, runtime, this.options.layout);
+    return { model, tokenizer: new WhisperTokenizer(modelDir, config), mel: new LogMelExtractor(config.nMels), runtime, modelDir };
+  }
+
+  /** What the engine runs on, once loaded. */
+  async describe(): Promise<{ modelDir: string; layout: string; device: string; computeType: string; threads: number; batchSize: number }> {
+    const { model, runtime, modelDir } = await this.load();
+    return { modelDir, layout: model.layout, device: runtime.device, computeType: runtime.computeType, threads: runtime.threads, batchSize: this.batchSize(runtime) };
+  }
+
+  batchSize(runtime: RuntimeChoice): number {
+    return this.options.batchSize ?? (runtime.device === 'cuda' ? 24 : 8);
+  }
+
+  transcribeFile(path: string, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    return this.transcribe(path, options);
+  }
+
+  /** A file path, encoded bytes (any format ffmpeg reads), or 16 kHz mono samples. */
+  async transcribe(input: AudioInput | Float32Array, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    const started = performance.now();
+    const loaded = await this.load();
+    const timings: Timings = { decode: 0, features: 0, encode: 0, generate: 0, total: 0 };
+    let t = performance.now();
+    const samples = input instanceof Float32Array ? input : await decodeAudio(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
+    timings.decode = performance.now() - t;
+    const duration = samples.length / SAMPLE_RATE;
+    if (options.maxAudioSeconds !== undefined && duration > options.maxAudioSeconds) {
+      throw new AudioDecodeError('audio_too_long', `the audio is ${duration.toFixed(1)} s, longer than the limit of ${options.maxAudioSeconds} s`);
+    }
+    const language = this.checkLanguage(loaded, options);
+    t = performance.now();
+    const mel = loaded.mel.compute(samples, TAIL_PADDING);
+    timings.features = performance.now() - t;
+    const segments = await this.sequential(loaded, mel, samples.length, language, options, timings);
+    timings.total = performance.now() - started;
+    const text = segments.map((s) => s.text).join('').trim();
+    return { text, segments, language, duration, timings, rtf: duration / (timings.total / 1000) };
+  }
+
+  private checkLanguage(loaded: Loaded, options: TranscribeOptions): string {
+    const { tokenizer } = loaded;
+    if (!tokenizer.multilingual) {
+      if (options.language && options.language !== 'en') {
+        throw new AudioDecodeError('invalid_option', `this model is English-only; language '${options.language}' is not supported`);
+      }
+      if (options.task === 'translate') throw new AudioDecodeError('invalid_option', 'this model is English-only and cannot translate');
+      return 'en';
+    }
+    if (options.language) tokenizer.languageToken(options.language);
+    return options.language ?? 'en';
+  }
+
+  private filterContext(loaded: Loaded, withTimestamps: boolean): FilterContext {
+    const { tokenizer, model } = loaded;
+    return {
+      tokenizer,
+      suppress: suppressedTokens(tokenizer, model.config.suppressTokens),
+      beginSuppress: Int32Array.from(model.config.beginSuppressTokens),
+      withTimestamps,
+      maxInitialTimestampIndex: model.config.maxInitialTimestampIndex,
+    };
+  }
+
+  /** Decode one batch of windows, retrying each row at higher temperatures where it fails. */
+  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: TranscribeOptions, timings: Timings): Promise<DecodedSequence[]> {
+    const { model, tokenizer } = loaded;
+    const withTimestamps = options.withTimestamps ?? true;
+    const filters = this.filterContext(loaded, withTimestamps);
+    const t = performance.now();
+    const audio = await model.encode(windows, prompts.length, CHUNK_FRAMES);
+    timings.encode += performance.now() - t;
+    const temperatures = options.temperature && options.temperature > 0 ? [options.temperature] : DEFAULT_FALLBACK.temperatures;
+    const results: DecodedSequence[] = new Array(prompts.length);
+    let pending = prompts.map((_, i) => i);
+    const gen: DecodeTimings = { steps: 0, ms: 0 };
+    for (const temperature of temperatures) {
+      const rows = model.selectRows(audio, pending);
+      const decoded = await decodeBatch(model, tokenizer, rows, pending.map((i) => prompts[i]), { filters, sotSequence: sot, temperature, maxNewTokens: 224 }, gen);
+      const retry: number[] = [];
+      decoded.forEach((result, k) => {
+        const row = pending[k];
+        results[row] = result;
+        const text = tokenizer.decodeText(result.tokens);
+        if (temperature < temperatures[temperatures.length - 1] && needsFallback(result, text, DEFAULT_FALLBACK)) retry.push(row);
+      });
+      if (retry.length === 0) break;
+      pending = retry;
+    }
+    timings.generate += gen.ms;
+    return results;
+  }
+
+  private async sequential(loaded: Loaded, mel: ReturnType<LogMelExtractor['compute']>, sampleCount: number, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+    const { tokenizer, model } = loaded;
+    const task = options.task ?? 'transcribe';
+    const withTimestamps = options.withTimestamps ?? true;
+    const sot = [...tokenizer.sotSequence(language, task), ...(withTimestamps ? [] : [tokenizer.noTimestamps])];
+    const contentFrames = Math.floor(sampleCount / HOP_LENGTH);
+    const totalSeconds = sampleCount / SAMPLE_RATE;
+    const segments: Segment[] = [];
+    let previous = options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [];
+    const condition = options.conditionOnPreviousText ?? true;
+    let seek = 0;
+    while (seek < contentFrames) {
+      options.signal?.throwIfAborted();
+      const windowFrames = Math.min(CHUNK_FRAMES, contentFrames - seek);
+      const offset = (seek * HOP_LENGTH) / SAMPLE_RATE;
+      const prompt = promptTokens(tokenizer, previous, sot, model.config.maxTextPositions);
+      const [result] = await this.decodeWithFallback(loaded, sliceWindow(mel, seek, windowFrames), [prompt], sot, options, timings);
+      if (isNoSpeech(result, DEFAULT_FALLBACK)) {
+        seek += windowFrames;
+        continue;
+      }
+      const split = splitSegments(result.tokens, tokenizer, windowFrames);
+      for (const s of split.segments) {
+        const text = tokenizer.decodeText(s.tokens);
+        if (text.trim() === '') continue;
+        segments.push({
+          id: segments.length,
+          start: round(offset + s.start),
+          end: round(Math.min(offset + s.end, totalSeconds)),
+          text,
+          tokens: s.tokens,
+          avgLogprob: result.avgLogprob,
+          noSpeechProb: result.noSpeechProb,
+          compressionRatio: compressionRatio(text),
+          temperature: result.temperature,
+        });
+      }
+      seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
+      // conditioning on text that made the model fall back to sampling feeds its errors forward
+      previous = condition && result.temperature < 0.5 ? [...previous, ...result.tokens] : [];
+      options.onProgress?.(Math.min(seek / 100, totalSeconds), totalSeconds);
+    }
+    return segments;
+  }
+
+  async close(): Promise<void> {
+    if (this.loading) await (await this.loading).model.release();
+    this.loading = undefined;
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,97 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeAudio, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
+import { AudioDecodeError } from '../src/errors.js';
+import { audioPath, scratch, transcode } from './helpers.js';
+
+const JFK_SECONDS = 11.0;
+let dir: string;
+
+beforeAll(() => {
+  dir = scratch();
+  transcode(audioPath('jfk.wav'), join(dir, 'jfk.flac'), []);
+  transcode(audioPath('jfk.wav'), join(dir, 'jfk.opus.ogg'), ['-c:a', 'libopus']);
+  transcode(audioPath('jfk.wav'), join(dir, 'jfk.m4a'), ['-c:a', 'aac']);
+  transcode(audioPath('jfk.wav'), join(dir, 'jfk.webm'), ['-c:a', 'libopus']);
+  transcode(audioPath('jfk.wav'), join(dir, 'jfk-48k-stereo.wav'), ['-ar', '48000', '-ac', '2']);
+  const wav = readFileSync(audioPath('jfk.wav'));
+  writeFileSync(join(dir, 'truncated.wav'), wav.subarray(0, 40)); // header cut mid-way
+  writeFileSync(join(dir, 'garbage.mp3'), Buffer.from('this is not audio at all, just some text '.repeat(50)));
+});
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<AudioDecodeError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(AudioDecodeError);
+  expect((err as AudioDecodeError).code).toBe(code);
+  expect((err as AudioDecodeError).message.length).toBeGreaterThan(10);
+  return err as AudioDecodeError;
+}
+
+describe('decodeAudio', () => {
+  it.each(['jfk.flac', 'jfk.opus.ogg', 'jfk.m4a', 'jfk.webm', 'jfk-48k-stereo.wav'])('decodes %s to 16 kHz mono of the right length', async (name) => {
+    const samples = await decodeAudio(join(dir, name));
+    expect(Math.abs(samples.length / SAMPLE_RATE - JFK_SECONDS)).toBeLessThan(0.08);
+    const peak = samples.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(peak).toBeGreaterThan(0.1);
+    expect(peak).toBeLessThanOrEqual(1.01);
+  });
+
+  it('decodes in-memory bytes through the pipe exactly as the file', async () => {
+    const fromFile = await decodeAudio(audioPath('jfk.mp3'));
+    const fromBytes = await decodeAudio(new Uint8Array(readFileSync(audioPath('jfk.mp3'))));
+    // a pipe cannot seek to the mp3's LAME tag, so the encoder's end padding (< 1 frame of
+    // 1152 samples) stays; the start, and so every timestamp, lines up sample for sample
+    expect(fromBytes.length - fromFile.length).toBeGreaterThanOrEqual(0);
+    expect(fromBytes.length - fromFile.length).toBeLessThan(1152);
+    for (let i = 0; i < fromFile.length; i += 997) expect(fromBytes[i]).toBe(fromFile[i]);
+  });
+
+  it('rejects empty input', async () => {
+    await expectCode(decodeAudio(new Uint8Array(0)), 'empty_input');
+  });
+
+  it('rejects bytes that are not audio, from a file and from memory', async () => {
+    await expectCode(decodeAudio(join(dir, 'garbage.mp3')), 'invalid_audio');
+    await expectCode(decodeAudio(new Uint8Array(readFileSync(join(dir, 'garbage.mp3')))), 'invalid_audio');
+  });
+
+  it('rejects a truncated file', async () => {
+    const err = await decodeAudio(join(dir, 'truncated.wav')).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AudioDecodeError);
+    expect(['invalid_audio', 'no_audio_stream']).toContain((err as AudioDecodeError).code);
+  });
+
+  it('names a missing file', async () => {
+    const err = await expectCode(decodeAudio(join(dir, 'nope.wav')), 'invalid_audio');
+    expect(err.message).toContain('no such file');
+  });
+
+  it('stops at the duration limit', async () => {
+    const err = await expectCode(decodeAudio(audioPath('jfk.wav'), { maxSeconds: 5 }), 'audio_too_long');
+    expect(err.message).toContain('5 s');
+  });
+
+  it('says what is wrong when FFMPEG_PATH points nowhere', async () => {
+    const saved = process.env.FFMPEG_PATH;
+    process.env.FFMPEG_PATH = join(dir, 'no-ffmpeg-here');
+    try {
+      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+      expect(err.message).toContain('FFMPEG_PATH');
+    } finally {
+      if (saved === undefined) delete process.env.FFMPEG_PATH;
+      else process.env.FFMPEG_PATH = saved;
+    }
+  });
+
+  it('says how to install ffmpeg when it is not on PATH', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = dir;
+    try {
+      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+      expect(err.message).toContain('apt-get install ffmpeg');
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});

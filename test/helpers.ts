@@ -1,0 +1,44 @@
+// Paths to the shared data and the fixture, and small readers; every test goes through here.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheDir, sharedDir } from '../src/env.js';
+
+export const audioDir = join(sharedDir(), 'audio');
+export const referenceDir = join(cacheDir(), 'reference', 'tiny.en');
+
+export function audioPath(name: string): string {
+  return join(audioDir, name);
+}
+
+export function referenceText(name: string): string {
+  return readFileSync(audioPath(name.replace(/\.\w+$/, '.txt')), 'utf8').trim();
+}
+
+export function readF32(path: string): Float32Array {
+  const buf = readFileSync(path);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+export interface Parity {
+  encoder: Record<string, { maxAbsDiff: number; meanAbsDiff: number }>;
+  transcripts: Record<string, string>;
+}
+
+export function parity(): Parity {
+  const path = join(referenceDir, 'parity.json');
+  if (!existsSync(path)) throw new Error(`${path} is missing: run 'npm run models:fixture' first`);
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** A scratch directory for files a test makes with ffmpeg. */
+export function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'audiodecode-test-'));
+}
+
+/** Transcode a shared clip with ffmpeg's command line (independent of the engine's decoder). */
+export function transcode(source: string, target: string, args: string[]): string {
+  execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', source, ...args, target]);
+  return target;
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { decodeAudio } from '../src/audio/ffmpeg.js';
+import { AudioDecodeError } from '../src/errors.js';
+import { WhisperInference } from '../src/pipeline/whisper-inference.js';
+import { wordErrorRate } from '../src/text/wer.js';
+import { audioPath, parity, referenceText } from './helpers.js';
+
+const CLIP_SECONDS = 11.0;
+
+describe.each([
+  ['float32', 'native'],
+  ['float32', 'community'],
+  ['int8', 'native'],
+  ['int8', 'community'],
+] as const)('tiny.en %s, %s layout', (computeType, layout) => {
+  const whisper = new WhisperInference({ computeType, layout, device: 'cpu', log: () => undefined });
+  beforeAll(async () => {
+    const info = await whisper.describe();
+    expect(info.layout).toBe(layout);
+    expect(info.computeType).toBe(computeType);
+  });
+  afterAll(() => whisper.close());
+
+  it.each(['jfk.wav', 'jfk.mp3'])('transcribes %s with normalized WER 0 and timed segments inside the clip', async (clip) => {
+    const result = await whisper.transcribeFile(audioPath(clip));
+    expect(wordErrorRate(referenceText(clip), result.text)).toBe(0);
+    expect(result.duration).toBeCloseTo(CLIP_SECONDS, 1);
+    expect(result.segments.length).toBeGreaterThanOrEqual(1);
+    let previousEnd = 0;
+    for (const s of result.segments) {
+      expect(s.start).toBeGreaterThanOrEqual(previousEnd);
+      expect(s.end).toBeGreaterThan(s.start);
+      expect(s.end).toBeLessThanOrEqual(result.duration);
+      expect(s.avgLogprob).toBeLessThan(0);
+      expect(s.noSpeechProb).toBeLessThan(0.5);
+      previousEnd = s.end;
+    }
+    expect(result.segments[result.segments.length - 1].end).toBeGreaterThan(CLIP_SECONDS - 1.5);
+    expect(result.rtf).toBeGreaterThan(1);
+    expect(result.timings.encode).toBeGreaterThan(0);
+    expect(result.timings.generate).toBeGreaterThan(0);
+  });
+
+  if (computeType === 'float32') {
+    it('gives exactly faster-whisper greedy transcript on the same weights', async () => {
+      const expected = parity().transcripts;
+      for (const clip of ['jfk.wav', 'jfk.mp3']) {
+        const result = await whisper.transcribeFile(audioPath(clip));
+        expect(result.text).toBe(expected[clip]);
+      }
+    });
+  }
+});
+
+describe('WhisperInference inputs and errors', () => {
+  const whisper = new WhisperInference({ device: 'cpu', log: () => undefined });
+  afterAll(() => whisper.close());
+
+  it('takes encoded bytes and raw samples as well as paths', async () => {
+    const bytes = new Uint8Array(readFileSync(audioPath('jfk.mp3')));
+    const fromBytes = await whisper.transcribe(bytes);
+    const samples = await decodeAudio(audioPath('jfk.wav'));
+    const fromSamples = await whisper.transcribe(samples);
+    expect(wordErrorRate(referenceText('jfk.mp3'), fromBytes.text)).toBe(0);
+    expect(wordErrorRate(referenceText('jfk.wav'), fromSamples.text)).toBe(0);
+    expect(fromSamples.timings.decode).toBeLessThan(5);
+  });
+
+  it('rejects garbage with a typed error', async () => {
+    const err = await whisper.transcribe(new TextEncoder().encode('definitely not audio '.repeat(100))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AudioDecodeError);
+    expect((err as AudioDecodeError).code).toBe('invalid_audio');
+  });
+
+  it('rejects a language an English-only model cannot do', async () => {
+    const err = await whisper.transcribeFile(audioPath('jfk.wav'), { language: 'de' }).catch((e: unknown) => e);
+    expect((err as AudioDecodeError).code).toBe('invalid_option');
+  });
+
+  it('rejects audio over the length limit', async () => {
+    const err = await whisper.transcribeFile(audioPath('jfk.wav'), { maxAudioSeconds: 3 }).catch((e: unknown) => e);
+    expect((err as AudioDecodeError).code).toBe('audio_too_long');
+  });
+
+  it('names the fixture command when a model is missing', async () => {
+    const missing = new WhisperInference({ model: 'no-such-model', device: 'cpu', log: () => undefined });
+    const err = await missing.load().catch((e: unknown) => e);
+    expect((err as AudioDecodeError).code).toBe('model_not_found');
+    expect((err as Error).message).toContain('npm run models:fixture');
+  });
+});

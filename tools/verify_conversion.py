@@ -1,0 +1,80 @@
+"""Prove a conversion numerically against CTranslate2 itself, and write reference data.
+
+    python tools/verify_conversion.py CT2_DIR ONNX_DIR AUDIO_DIR OUT_DIR
+
+- encoder parity: our ONNX encoder (fp32 and int8, both layouts) against CTranslate2's
+  own `encode` on the same log-mel features; fails above tolerance.
+- transcripts: faster-whisper's greedy transcript of each reference clip on the same
+  weights, for the TypeScript tests to compare the engine's output word for word.
+- features: faster-whisper's (numpy) log-mel features of jfk.wav at 80 and 128 bins,
+  and the mel filterbanks from openai/whisper's mel_filters.npz, as raw float32 files,
+  the independent reference for the engine's feature extractor.
+Writes OUT_DIR/parity.json and the .f32 files beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import ctranslate2
+import numpy as np
+import onnxruntime as ort
+from faster_whisper import WhisperModel, decode_audio
+from faster_whisper.feature_extractor import FeatureExtractor
+
+FP32_TOLERANCE = 2e-3  # CTranslate2 and onnxruntime order float sums differently
+CLIPS = ("jfk.wav", "jfk.mp3")
+
+
+def window_features(extractor: FeatureExtractor, audio: np.ndarray) -> np.ndarray:
+    feats = extractor(audio, padding=160 * 3000)  # as faster-whisper's transcribe pads
+    return np.ascontiguousarray(feats[:, :3000], dtype=np.float32)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("ct2_dir", type=Path)
+    p.add_argument("onnx_dir", type=Path)
+    p.add_argument("audio_dir", type=Path)
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--mel-filters", type=Path, required=True)
+    args = p.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    report: dict = {"encoder": {}, "transcripts": {}, "features": {}}
+
+    audio = decode_audio(str(args.audio_dir / "jfk.wav"), sampling_rate=16000)
+    for n_mels in (80, 128):
+        feats = window_features(FeatureExtractor(feature_size=n_mels), audio)
+        feats.tofile(args.out_dir / f"jfk_mel{n_mels}.f32")
+        report["features"][f"jfk_mel{n_mels}"] = list(feats.shape)
+    filters = np.load(args.mel_filters)
+    for key in ("mel_80", "mel_128"):
+        filters[key].astype(np.float32).tofile(args.out_dir / f"{key}.f32")
+        report["features"][key] = list(filters[key].shape)
+
+    features = np.fromfile(args.out_dir / "jfk_mel80.f32", dtype=np.float32).reshape(1, 80, 3000)
+    ct2 = ctranslate2.models.Whisper(str(args.ct2_dir), device="cpu", compute_type="float32")
+    expected = np.array(ct2.encode(ctranslate2.StorageView.from_array(features), to_cpu=True))
+    for name, output in (("encoder_model", "last_hidden_state"), ("encoder_model_quantized", "last_hidden_state")):
+        path = args.onnx_dir / "onnx" / f"{name}.onnx"
+        if not path.exists():
+            continue
+        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run([output], {"input_features": features})[0]
+        diff = float(np.abs(got - expected).max())
+        report["encoder"][name] = {"maxAbsDiff": diff, "meanAbsDiff": float(np.abs(got - expected).mean())}
+        print(f"{name}: max |onnx - ctranslate2| = {diff:.2e}", flush=True)
+        if name == "encoder_model" and diff > FP32_TOLERANCE:
+            raise SystemExit(f"encoder parity failed: {diff} > {FP32_TOLERANCE}")
+
+    model = WhisperModel(str(args.ct2_dir), device="cpu", compute_type="float32", cpu_threads=2)
+    for clip in CLIPS:
+        segments, _ = model.transcribe(str(args.audio_dir / clip), beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False)
+        text = "".join(s.text for s in segments).strip()
+        report["transcripts"][clip] = text
+        print(f"faster-whisper {clip}: {text}", flush=True)
+    (args.out_dir / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""Build Whisper encoder/decoder ONNX graphs from a dict of weights (CTranslate2 naming).
+
+Two layouts come out of the same builders:
+- native (AudioDecode): the encoder also emits every decoder layer's cross-attention
+  keys/values, so they are computed once per audio window, inside the batched encoder
+  run; the decoder takes them plus a growing self-attention cache and returns only the
+  last position's logits (the only ones greedy/beam search read).
+- onnx-community (Hugging Face): encoder_model.onnx -> last_hidden_state, and
+  decoder_model_merged.onnx whose `use_cache_branch` If-node either computes the cross
+  keys/values from encoder_hidden_states (first step) or passes the cached ones through.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+LN_EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Dims:
+    n_mels: int
+    d_model: int
+    n_heads: int
+    encoder_layers: int
+    decoder_layers: int
+    vocab: int
+    n_audio_ctx: int
+    n_text_ctx: int
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+
+def dims_from_weights(w: dict[str, np.ndarray]) -> Dims:
+    def count(prefix: str) -> int:
+        n = 0
+        while f"{prefix}/layer_{n}/ffn/linear_0/weight" in w:
+            n += 1
+        return n
+
+    d_model = w["encoder/conv1/weight"].shape[0]
+    return Dims(
+        n_mels=w["encoder/conv1/weight"].shape[1],
+        d_model=d_model,
+        n_heads=int(w["encoder/num_heads"]),
+        encoder_layers=count("encoder"),
+        decoder_layers=count("decoder"),
+        vocab=w["decoder/embeddings/weight"].shape[0],
+        n_audio_ctx=w["encoder/position_encodings/encodings"].shape[0],
+        n_text_ctx=w["decoder/position_encodings/encodings"].shape[0],
+    )
+
+
+class Graph:
+    """A thin helper that names nodes and holds initializers in one precision."""
+
+    def __init__(self, dtype: np.dtype, prefix: str = ""):
+        self.prefix = prefix  # keeps names unique across an If-node's subgraphs (ONNX is SSA)
+        self.dtype = np.dtype(dtype)
+        self.onnx_dtype = helper.np_dtype_to_tensor_dtype(self.dtype)
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self._names: dict[str, int] = {}
+        self._consts: dict[tuple, str] = {}
+
+    def fresh(self, base: str) -> str:
+        n = self._names.get(base, 0)
+        self._names[base] = n + 1
+        return self.prefix + (base if n == 0 else f"{base}_{n}")
+
+    def weight(self, name: str, array: np.ndarray, keep_dtype: bool = False) -> str:
+        arr = np.asarray(array if keep_dtype else array.astype(self.dtype)).copy(order="C")  # keeps 0-d scalars 0-d
+        self.inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def const(self, values, dtype=np.int64) -> str:
+        arr = np.array(values, dtype=dtype)
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in self._consts:
+            self._consts[key] = self.weight(self.fresh("const"), arr, keep_dtype=True)
+        return self._consts[key]
+
+    def scalar(self, value: float) -> str:
+        return self.const(value, dtype=self.dtype)
+
+    def op(self, op_type: str, inputs: list[str], n_out: int = 1, name: str | None = None, outputs: list[str] | None = None, **attrs):
+        base = name or op_type.lower()
+        outs = outputs or [self.fresh(base) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.fresh(f"n_{base}"), **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    # --- layers -------------------------------------------------------------
+    def layer_norm(self, x: str, w: dict, prefix: str) -> str:
+        return self.op(
+            "LayerNormalization",
+            [x, self.weight(f"{prefix}.gamma", w[f"{prefix}/gamma"]), self.weight(f"{prefix}.beta", w[f"{prefix}/beta"])],
+            axis=-1,
+            epsilon=LN_EPS,
+        )
+
+    def linear(self, x: str, w: dict, prefix: str, rows: slice | None = None, tag: str = "") -> str:
+        weight = w[f"{prefix}/weight"]
+        bias = w.get(f"{prefix}/bias")
+        if rows is not None:
+            weight = weight[rows]
+            bias = bias[rows] if bias is not None else None
+        # ONNX MatMul wants [in, out]; CTranslate2 stores [out, in]
+        y = self.op("MatMul", [x, self.weight(f"{prefix}{tag}.weight_t", weight.T)])
+        if bias is not None and np.any(bias):
+            y = self.op("Add", [y, self.weight(f"{prefix}{tag}.bias", bias)])
+        return y
+
+    def gelu(self, x: str) -> str:
+        # exact (erf) GELU, which Whisper uses; onnxruntime fuses this pattern into Gelu
+        inner = self.op("Erf", [self.op("Mul", [x, self.scalar(1 / np.sqrt(2))])])
+        return self.op("Mul", [self.op("Mul", [x, self.scalar(0.5)]), self.op("Add", [inner, self.scalar(1.0)])])
+
+    def split_heads(self, x: str, dims: Dims) -> str:
+        """[B, T, D] -> [B, H, T, Dh]"""
+        r = self.op("Reshape", [x, self.const([0, 0, dims.n_heads, dims.head_dim])])
+        return self.op("Transpose", [r], perm=[0, 2, 1, 3])
+
+    def merge_heads(self, x: str, dims: Dims) -> str:
+        """[B, H, T, Dh] -> [B, T, D]"""
+        t = self.op("Transpose", [x], perm=[0, 2, 1, 3])
+        return self.op("Reshape", [t, self.const([0, 0, dims.d_model])])
+
+    def attention(self, q: str, k: str, v: str, dims: Dims, mask: str | None = None, probs_name: str | None = None) -> str:
+        """q [B,H,S,Dh], k/v [B,H,T,Dh] -> [B,H,S,Dh]"""
+        kt = self.op("Transpose", [k], perm=[0, 1, 3, 2])
+        scores = self.op("Mul", [self.op("MatMul", [q, kt]), self.scalar(1 / np.sqrt(dims.head_dim))])
+        if mask is not None:
+            scores = self.op("Add", [scores, mask])
+        probs = self.op("Softmax", [scores], axis=-1, outputs=[probs_name] if probs_name else None)
+        return self.op("MatMul", [probs, v])
+
+    def model(self, inputs, outputs, name: str) -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="audiodecode")
+        model.ir_version = 8
+        return model
+
+
+def _kv_info(name: str, g: Graph, dims: Dims, length: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, g.onnx_dtype, ["batch", dims.n_heads, length, dims.head_dim])
+
+
+def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False) -> onnx.ModelProto:
+    """input_features [B, n_mels, 3000] (float32) -> last_hidden_state [B, 1500, D]
+    (+ cross_k_i / cross_v_i [B, H, 1500, Dh] per decoder layer when cross_kv)."""
+    g = Graph(dtype)
+    x = g.op("Cast", ["input_features"], to=g.onnx_dtype) if g.dtype != np.float32 else "input_features"
+    x = g.op("Conv", [x, g.weight("conv1.weight", w["encoder/conv1/weight"]), g.weight("conv1.bias", w["encoder/conv1/bias"])], pads=[1, 1], kernel_shape=[3])
+    x = g.gelu(x)
+    x = g.op("Conv", [x, g.weight("conv2.weight", w["encoder/conv2/weight"]), g.weight("conv2.bias", w["encoder/conv2/bias"])], pads=[1, 1], kernel_shape=[3], strides=[2])
+    x = g.gelu(x)
+    x = g.op("Transpose", [x], perm=[0, 2, 1])
+    x = g.op("Add", [x, g.weight("encoder.positions", w["encoder/position_encodings/encodings"])])
+    for i in range(dims.encoder_layers):
+        p = f"encoder/layer_{i}"
+        h = g.layer_norm(x, w, f"{p}/self_attention/layer_norm")
+        qkv = g.linear(h, w, f"{p}/self_attention/linear_0")
+        q, k, v = g.op("Split", [qkv, g.const([dims.d_model] * 3)], n_out=3, axis=-1)
+        a = g.attention(g.split_heads(q, dims), g.split_heads(k, dims), g.split_heads(v, dims), dims)
+        x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/self_attention/linear_1")])
+        h = g.layer_norm(x, w, f"{p}/ffn/layer_norm")
+        h = g.linear(g.gelu(g.linear(h, w, f"{p}/ffn/linear_0")), w, f"{p}/ffn/linear_1")
+        x = g.op("Add", [x, h])
+    out = g.layer_norm(x, w, "encoder/layer_norm")
+    outputs = []
+    if cross_kv:
+        for i in range(dims.decoder_layers):
+            kv_w = f"decoder/layer_{i}/attention/linear_1"
+            k = g.linear(out, w, kv_w, rows=slice(0, dims.d_model), tag=".k")
+            v = g.linear(out, w, kv_w, rows=slice(dims.d_model, 2 * dims.d_model), tag=".v")
+            g.op("Reshape", [k, g.const([0, 0, dims.n_heads, dims.head_dim])], outputs=[f"cross_k_{i}_bthd"])
+            g.op("Transpose", [f"cross_k_{i}_bthd"], perm=[0, 2, 1, 3], outputs=[f"cross_k_{i}"])
+            g.op("Reshape", [v, g.const([0, 0, dims.n_heads, dims.head_dim])], outputs=[f"cross_v_{i}_bthd"])
+            g.op("Transpose", [f"cross_v_{i}_bthd"], perm=[0, 2, 1, 3], outputs=[f"cross_v_{i}"])
+            outputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx")]
+    else:
+        g.op("Identity", [out], outputs=["last_hidden_state"])
+        outputs.append(helper.make_tensor_value_info("last_hidden_state", g.onnx_dtype, ["batch", "audio_ctx", dims.d_model]))
+    inputs = [helper.make_tensor_value_info("input_features", TensorProto.FLOAT, ["batch", dims.n_mels, "frames"])]
+    return g.model(inputs, outputs, "whisper_encoder")
+
+
+def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_name, probs_name=None) -> str:
+    """Shared decoder stack. Returns the final hidden states [B, S, D]."""
+    past_len = g.op("Gather", [g.op("Shape", [past_name(0, "key")]), g.const(2)], axis=0)
+    seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
+    total = g.op("Add", [past_len, seq_len])
+    positions = g.op("Range", [past_len, total, g.const(1)])
+    x = g.op("Gather", [g.weight("decoder.embeddings", w["decoder/embeddings/weight"]), "input_ids"], axis=0)
+    x = g.op("Add", [x, g.op("Gather", [g.weight("decoder.positions", w["decoder/position_encodings/encodings"]), positions], axis=0)])
+    # causal mask [S, T]: query i (absolute position past+i) sees keys 0..past+i
+    key_pos = g.op("Range", [g.const(0), total, g.const(1)])
+    query_pos = g.op("Unsqueeze", [positions, g.const([1])])
+    blocked = g.op("Greater", [key_pos, query_pos])
+    mask = g.op("Where", [blocked, g.scalar(float(np.finfo(g.dtype).min)), g.scalar(0.0)])
+    for i in range(dims.decoder_layers):
+        p = f"decoder/layer_{i}"
+        h = g.layer_norm(x, w, f"{p}/self_attention/layer_norm")
+        qkv = g.linear(h, w, f"{p}/self_attention/linear_0")
+        q, k, v = g.op("Split", [qkv, g.const([dims.d_model] * 3)], n_out=3, axis=-1)
+        k_all = g.op("Concat", [past_name(i, "key"), g.split_heads(k, dims)], axis=2, outputs=[present_name(i, "key")])
+        v_all = g.op("Concat", [past_name(i, "value"), g.split_heads(v, dims)], axis=2, outputs=[present_name(i, "value")])
+        a = g.attention(g.split_heads(q, dims), k_all, v_all, dims, mask=mask)
+        x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/self_attention/linear_1")])
+        h = g.layer_norm(x, w, f"{p}/attention/layer_norm")
+        q = g.split_heads(g.linear(h, w, f"{p}/attention/linear_0"), dims)
+        a = g.attention(q, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs_name(i) if probs_name else None)
+        x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/attention/linear_2")])
+        h = g.layer_norm(x, w, f"{p}/ffn/layer_norm")
+        h = g.linear(g.gelu(g.linear(h, w, f"{p}/ffn/linear_0")), w, f"{p}/ffn/linear_1")
+        x = g.op("Add", [x, h])
+    return g.layer_norm(x, w, "decoder/layer_norm")
+
+
+def _logits(g: Graph, w: dict, hidden: str) -> str:
+    # a transposed copy of the tied embedding so that dynamic int8 quantization
+    # (which covers MatMul, not Gemm) also shrinks and speeds up the vocabulary projection
+    logits = g.op("MatMul", [hidden, g.weight("decoder.projection_t", w["decoder/projection/weight"].T)])
+    return g.op("Cast", [logits], to=TensorProto.FLOAT) if g.dtype != np.float32 else logits
+
+
+def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads: list[tuple[int, int]] | None = None) -> onnx.ModelProto:
+    """input_ids [B, S], past_k_i/past_v_i [B, H, P, Dh], cross_k_i/cross_v_i [B, H, 1500, Dh]
+    -> logits [B, V] (last position only), present_k_i/present_v_i [B, H, P+S, Dh],
+    alignment [B, A, S, 1500] (cross-attention of the alignment heads, for word timestamps;
+    onnxruntime computes it only when the caller fetches it)."""
+    g = Graph(dtype)
+    hidden = _decoder_body(
+        g, w, dims,
+        past_name=lambda i, kind: f"past_{kind[0]}_{i}",
+        cross_name=lambda i, kind: f"cross_{kind[0]}_{i}",
+        present_name=lambda i, kind: f"present_{kind[0]}_{i}",
+        probs_name=lambda i: f"cross_probs_{i}",
+    )
+    last = g.op("Gather", [hidden, g.const(-1)], axis=1)  # [B, D]
+    g.op("Identity", [_logits(g, w, last)], outputs=["logits"])
+    heads = alignment_heads or []
+    if heads:
+        picked = [g.op("Gather", [f"cross_probs_{layer}", g.const([head])], axis=1) for layer, head in heads]
+        align = g.op("Concat", picked, axis=1) if len(picked) > 1 else picked[0]
+        g.op("Cast", [align], to=TensorProto.FLOAT, outputs=["alignment"]) if g.dtype != np.float32 else g.op("Identity", [align], outputs=["alignment"])
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", dims.vocab])]
+    for i in range(dims.decoder_layers):
+        inputs += [_kv_info(f"past_k_{i}", g, dims, "past"), _kv_info(f"past_v_{i}", g, dims, "past")]
+    for i in range(dims.decoder_layers):
+        inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx")]
+    for i in range(dims.decoder_layers):
+        outputs += [_kv_info(f"present_k_{i}", g, dims, "total"), _kv_info(f"present_v_{i}", g, dims, "total")]
+    if heads:
+        outputs.append(helper.make_tensor_value_info("alignment", TensorProto.FLOAT, ["batch", len(heads), "seq", "audio_ctx"]))
+    return g.model(inputs, outputs, "whisper_decoder")
+
+
+def build_decoder_merged(w: dict, dims: Dims, dtype=np.float32) -> onnx.ModelProto:
+    """The Hugging Face onnx-community `decoder_model_merged` contract."""
+    g = Graph(dtype)
+    enc = lambda i, kind: f"past_key_values.{i}.encoder.{kind}"
+    present_enc = lambda i, kind: f"present.{i}.encoder.{kind}"
+
+    # the two If branches: compute cross keys/values from encoder_hidden_states, or reuse
+    def branch(compute: bool) -> onnx.GraphProto:
+        b = Graph(dtype, prefix="compute/" if compute else "cached/")
+        outs = []
+        for i in range(dims.decoder_layers):
+            for kind, rows in (("key", slice(0, dims.d_model)), ("value", slice(dims.d_model, 2 * dims.d_model))):
+                name = f"{'computed' if compute else 'cached'}.{i}.{kind}"
+                if compute:
+                    y = b.linear("encoder_hidden_states", w, f"decoder/layer_{i}/attention/linear_1", rows=rows, tag=f".{kind}")
+                    r = b.op("Reshape", [y, b.const([0, 0, dims.n_heads, dims.head_dim])])
+                    b.op("Transpose", [r], perm=[0, 2, 1, 3], outputs=[name])
+                else:
+                    b.op("Identity", [enc(i, kind)], outputs=[name])
+                outs.append(_kv_info(name, b, dims, "audio_ctx"))
+        return helper.make_graph(b.nodes, "cross_kv_compute" if compute else "cross_kv_cached", [], outs, b.inits)
+
+    n_cross = 2 * dims.decoder_layers
+    if_outputs = [present_enc(i, kind) for i in range(dims.decoder_layers) for kind in ("key", "value")]
+    g.op("If", ["use_cache_branch"], n_out=n_cross, outputs=if_outputs, then_branch=branch(False), else_branch=branch(True))
+    hidden = _decoder_body(
+        g, w, dims,
+        past_name=lambda i, kind: f"past_key_values.{i}.decoder.{kind}",
+        cross_name=present_enc,
+        present_name=lambda i, kind: f"present.{i}.decoder.{kind}",
+    )
+    g.op("Identity", [_logits(g, w, hidden)], outputs=["logits"])
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "decoder_sequence_length"]),
+        helper.make_tensor_value_info("encoder_hidden_states", g.onnx_dtype, ["batch_size", "encoder_sequence_length", dims.d_model]),
+    ]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "decoder_sequence_length", dims.vocab])]
+    for i in range(dims.decoder_layers):
+        inputs += [_kv_info(f"past_key_values.{i}.decoder.key", g, dims, "past_decoder_sequence_length"),
+                   _kv_info(f"past_key_values.{i}.decoder.value", g, dims, "past_decoder_sequence_length"),
+                   _kv_info(enc(i, "key"), g, dims, "encoder_sequence_length_out"),
+                   _kv_info(enc(i, "value"), g, dims, "encoder_sequence_length_out")]
+        outputs += [_kv_info(f"present.{i}.decoder.key", g, dims, "total_sequence_length"),
+                    _kv_info(f"present.{i}.decoder.value", g, dims, "total_sequence_length"),
+                    _kv_info(present_enc(i, "key"), g, dims, "encoder_sequence_length_out"),
+                    _kv_info(present_enc(i, "value"), g, dims, "encoder_sequence_length_out")]
+    inputs.append(helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1]))
+    return g.model(inputs, outputs, "whisper_decoder_merged")
