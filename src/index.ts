@@ -3,6 +3,6 @@ export type { WhisperOptions, TranscribeOptions, TranscriptionResult, Segment, T
 export { decodeAudio, findFfmpeg, SAMPLE_RATE } from './audio/ffmpeg.js';
 export { LogMelExtractor } from './features/log-mel.js';
 export { AudioDecodeError, type AudioDecodeErrorCode } from './errors.js';
-export { render, FORMATS, type Format } from './formats/index.js';
+export { render, toVerboseJson, FORMATS, type Format } from './formats/index.js';
 export { wordErrorRate, normalizeText } from './text/wer.js';
 export { cudaAvailable, type Device, type ComputeType } from './model/runtime.js';

@@ -13,6 +13,8 @@ export interface WhisperOptions {
   threads?: number;
   /** Force one file layout when a model directory holds both. */
   layout?: Layout;
+  /** Called with the size of every batch the scheduler runs (metrics). */
+  onBatch?: (size: number) => void;
   /** Receives notices such as a CUDA fallback; default: stderr. */
   log?: (message: string) => void;
 }

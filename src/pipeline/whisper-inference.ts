@@ -11,12 +11,27 @@ import { decodeBatch, promptTokens, type DecodedSequence, type DecodeTimings } f
 import { suppressedTokens, type FilterContext } from '../decode/logit-filters.js';
 import { splitSegments } from '../decode/segments.js';
 import { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+import { WindowScheduler } from './scheduler.js';
 import { DEFAULT_VAD, mergeRegions, SileroVad, SpeechTimeline, type Region, type VadOptions } from './vad.js';
 import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
 
 /** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
 const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
 const CHUNK_SECONDS = 30;
+
+/** One 30 s window for the batch scheduler. */
+interface WindowInput {
+  features: Float32Array;
+  prompt: number[];
+  sot: number[];
+  options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps'>;
+}
+
+interface WindowOutput {
+  result: DecodedSequence;
+  batch: number;
+  batchTimings: Pick<Timings, 'encode' | 'generate'>;
+}
 
 interface Loaded {
   vad: SileroVad;
@@ -29,6 +44,13 @@ interface Loaded {
 
 export class WhisperInference {
   private loading?: Promise<Loaded>;
+  private batches = 0;
+  /** Windows of all concurrent batched transcriptions share batches through this queue. */
+  readonly scheduler = new WindowScheduler<WindowInput, WindowOutput>(
+    (inputs) => this.runWindows(inputs),
+    () => this.options.batchSize ?? 8,
+    (size) => this.options.onBatch?.(size),
+  );
   readonly options: Required<Pick<WhisperOptions, 'model' | 'device' | 'computeType' | 'useBatchedInference'>> & WhisperOptions;
 
   constructor(options: WhisperOptions = {}) {
@@ -45,10 +67,20 @@ export class WhisperInference {
     const log = this.options.log ?? ((m: string) => process.stderr.write(`audiodecode: ${m}\n`));
     const runtime = resolveRuntime(this.options.device, this.options.computeType, this.options.threads);
     if (runtime.notice) log(runtime.notice);
+    this.options.batchSize ??= defaultBatchSize(runtime);
     const modelDir = resolveModelDir(this.options.model);
     const config = readWhisperConfig(modelDir);
     const [model, vad] = await Promise.all([openWhisperOnnx(modelDir, config, runtime, this.options.layout), SileroVad.load()]);
     return { vad, model, tokenizer: new WhisperTokenizer(modelDir, config), mel: new LogMelExtractor(config.nMels), runtime, modelDir };
+  }
+
+  /** Run the encoder and one decoder step once, so the first request does not pay for warm-up. */
+  async warmup(): Promise<void> {
+    const loaded = await this.load();
+    const { model, tokenizer } = loaded;
+    const audio = await model.encode(new Float32Array(model.config.nMels * CHUNK_FRAMES), 1, CHUNK_FRAMES);
+    const sot = tokenizer.sotSequence('en', 'transcribe');
+    await decodeBatch(model, tokenizer, audio, [sot], { filters: this.filterContext(loaded, true), sotSequence: sot, temperature: 0, maxNewTokens: 2 });
   }
 
   /** What the engine runs on, once loaded. */
@@ -58,7 +90,7 @@ export class WhisperInference {
   }
 
   batchSize(runtime: RuntimeChoice): number {
-    return this.options.batchSize ?? (runtime.device === 'cuda' ? 24 : 8);
+    return this.options.batchSize ?? defaultBatchSize(runtime);
   }
 
   transcribeFile(path: string, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
@@ -95,6 +127,11 @@ export class WhisperInference {
         s.end = round(Math.max(s.start, timeline.toOriginal(s.end)));
       }
     }
+    for (const s of segments) {
+      // rounding to the millisecond must not carry a segment past the end of the audio
+      s.end = Math.min(s.end, duration);
+      s.start = Math.min(s.start, s.end);
+    }
     timings.total = performance.now() - started;
     const text = segments.map((s) => s.text).join('').trim();
     return { text, segments, language, duration, timings, rtf: duration / (timings.total / 1000) };
@@ -125,7 +162,7 @@ export class WhisperInference {
   }
 
   /** Decode one batch of windows, retrying each row at higher temperatures where it fails. */
-  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: TranscribeOptions, timings: Timings): Promise<DecodedSequence[]> {
+  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps'>, timings: Timings): Promise<DecodedSequence[]> {
     const { model, tokenizer } = loaded;
     const withTimestamps = options.withTimestamps ?? true;
     const filters = this.filterContext(loaded, withTimestamps);
@@ -182,35 +219,49 @@ export class WhisperInference {
   private async batched(loaded: Loaded, samples: Float32Array, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, mel, model } = loaded;
     const sot = this.sotFor(loaded, language, options);
-    const batchSize = this.batchSize(loaded.runtime);
-    const totalSeconds = samples.length / SAMPLE_RATE;
-    const segments: Segment[] = [];
-    for (let first = 0; first < chunks.length; first += batchSize) {
-      options.signal?.throwIfAborted();
-      const group = chunks.slice(first, first + batchSize);
-      let t = performance.now();
-      const windows = new Float32Array(group.length * model.config.nMels * CHUNK_FRAMES);
-      const contentFrames = group.map((chunk, i) => {
-        const spectrogram = mel.compute(samples.subarray(chunk.start, chunk.end), TAIL_PADDING);
-        const frames = Math.min(CHUNK_FRAMES, Math.floor((chunk.end - chunk.start) / HOP_LENGTH));
-        windows.set(sliceWindow(spectrogram, 0, frames), i * model.config.nMels * CHUNK_FRAMES);
-        return frames;
-      });
-      timings.features += performance.now() - t;
-      t = performance.now();
-      const results = await this.decodeWithFallback(loaded, windows, group.map(() => sot), sot, options, timings);
-      results.forEach((result, i) => {
-        if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
-        const offset = group[i].start / SAMPLE_RATE;
-        const chunkEnd = group[i].end / SAMPLE_RATE;
-        for (const s of splitSegments(result.tokens, tokenizer, contentFrames[i]).segments) {
-          const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, chunkEnd), result);
-          if (seg) segments.push(seg);
-        }
-      });
-      options.onProgress?.(Math.min(group[group.length - 1].end / SAMPLE_RATE, totalSeconds), totalSeconds);
+    const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
+    const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps };
+    const key = `${prompt.join(',')}|${decodeOptions.temperature ?? 0}|${decodeOptions.withTimestamps ?? true}`;
+    const t = performance.now();
+    const contentFrames: number[] = [];
+    const jobs = chunks.map((chunk) => {
+      const spectrogram = mel.compute(samples.subarray(chunk.start, chunk.end), TAIL_PADDING);
+      const frames = Math.min(CHUNK_FRAMES, Math.floor((chunk.end - chunk.start) / HOP_LENGTH));
+      contentFrames.push(frames);
+      return { key, input: { features: sliceWindow(spectrogram, 0, frames), prompt, sot, options: decodeOptions } };
+    });
+    timings.features += performance.now() - t;
+    const outputs = await this.scheduler.submit(jobs, options.signal);
+    const seen = new Set<number>();
+    for (const o of outputs) {
+      if (seen.has(o.batch)) continue;
+      seen.add(o.batch);
+      timings.encode += o.batchTimings.encode;
+      timings.generate += o.batchTimings.generate;
     }
+    const segments: Segment[] = [];
+    outputs.forEach(({ result }, i) => {
+      if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
+      const offset = chunks[i].start / SAMPLE_RATE;
+      const chunkEnd = chunks[i].end / SAMPLE_RATE;
+      for (const s of splitSegments(result.tokens, tokenizer, contentFrames[i]).segments) {
+        const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, chunkEnd), result);
+        if (seg) segments.push(seg);
+      }
+    });
     return segments;
+  }
+
+  /** One scheduler batch: windows that share a key are encoded and decoded together. */
+  private async runWindows(inputs: WindowInput[]): Promise<WindowOutput[]> {
+    const loaded = await this.load();
+    const size = loaded.model.config.nMels * CHUNK_FRAMES;
+    const features = new Float32Array(inputs.length * size);
+    inputs.forEach((w, i) => features.set(w.features, i * size));
+    const batchTimings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
+    const results = await this.decodeWithFallback(loaded, features, inputs.map((w) => w.prompt), inputs[0].sot, inputs[0].options, batchTimings);
+    const batch = this.batches++;
+    return results.map((result) => ({ result, batch, batchTimings }));
   }
 
   private async sequential(loaded: Loaded, samples: Float32Array, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
@@ -256,6 +307,11 @@ export class WhisperInference {
     }
     this.loading = undefined;
   }
+}
+
+/** 24 on CUDA (faster-whisper's A100-class figure; lower it for smaller GPUs), 8 on CPU. */
+function defaultBatchSize(runtime: RuntimeChoice): number {
+  return runtime.device === 'cuda' ? 24 : 8;
 }
 
 function round(seconds: number): number {

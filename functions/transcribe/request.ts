@@ -1,0 +1,94 @@
+// Reads an OpenAI-style transcription request: multipart form (busboy) or a raw audio body.
+import busboy from 'busboy';
+import { Readable } from 'node:stream';
+import { FORMATS, type Format } from '../../src/index.js';
+import { HttpError } from '../shared/http-errors.js';
+
+export type ResponseFormat = 'json' | 'text' | 'srt' | 'vtt' | 'verbose_json';
+const RESPONSE_FORMATS: ResponseFormat[] = ['json', 'text', 'srt', 'vtt', 'verbose_json'];
+
+export interface TranscriptionRequest {
+  audio: Uint8Array;
+  model?: string;
+  language?: string;
+  prompt?: string;
+  responseFormat: ResponseFormat;
+  temperature: number;
+  granularities: string[];
+}
+
+/** The engine format that renders each OpenAI response_format. */
+export function engineFormat(f: ResponseFormat): Format {
+  const map: Record<ResponseFormat, Format> = { json: 'json', text: 'txt', srt: 'srt', vtt: 'vtt', verbose_json: 'verbose_json' };
+  return FORMATS.includes(map[f]) ? map[f] : 'json';
+}
+
+function parseMultipart(body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ fields: Record<string, string[]>; file?: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const fields: Record<string, string[]> = {};
+    let file: Buffer | undefined;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: headers as busboy.BusboyConfig["headers"], limits: { files: 1, fields: 50 } });
+    } catch (err) {
+      reject(new HttpError(400, 'invalid_multipart', `malformed multipart/form-data: ${(err as Error).message}`));
+      return;
+    }
+    parser.on('field', (name, value) => (fields[name] ??= []).push(value));
+    parser.on('file', (name, stream) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if (name === 'file') file = Buffer.concat(chunks);
+      });
+    });
+    parser.on('error', (err: Error) => reject(new HttpError(400, 'invalid_multipart', `malformed multipart/form-data: ${err.message}`)));
+    parser.on('close', () => resolve({ fields, file }));
+    Readable.from([body]).pipe(parser);
+  });
+}
+
+function one(fields: Record<string, string[]>, name: string): string | undefined {
+  return fields[name]?.[fields[name].length - 1];
+}
+
+/**
+ * `body` is what functions-framework's parser read (the launcher's admission guard has already
+ * bounded its size); a multipart form with a `file`, or the audio itself (Content-Type audio/*).
+ */
+export async function readTranscriptionRequest(body: Buffer | undefined, contentType: string, headers: Record<string, string | string[] | undefined>, query: Record<string, unknown>): Promise<TranscriptionRequest> {
+  let fields: Record<string, string[]> = {};
+  let audio: Buffer | undefined;
+  if (contentType.startsWith('multipart/form-data')) {
+    ({ fields, file: audio } = await parseMultipart(body ?? Buffer.alloc(0), headers));
+    if (!audio) throw new HttpError(400, 'missing_file', "no 'file' field in the form: send the audio as multipart field 'file'", 'file');
+  } else if (contentType.startsWith('audio/') || contentType.startsWith('video/') || contentType === 'application/octet-stream') {
+    audio = body;
+    for (const [k, v] of Object.entries(query)) if (typeof v === 'string') fields[k] = [v];
+  } else {
+    throw new HttpError(415, 'unsupported_content_type', `Content-Type '${contentType || 'none'}' is not accepted: send multipart/form-data with a 'file' field, or the audio itself with Content-Type audio/*`);
+  }
+  if (!audio || audio.length === 0) throw new HttpError(400, 'empty_file', 'the uploaded file is empty (0 bytes)', 'file');
+
+  const responseFormat = (one(fields, 'response_format') ?? 'json') as ResponseFormat;
+  if (!RESPONSE_FORMATS.includes(responseFormat)) {
+    throw new HttpError(400, 'invalid_response_format', `response_format '${responseFormat}' is not one of ${RESPONSE_FORMATS.join(', ')}`, 'response_format');
+  }
+  const temperatureRaw = one(fields, 'temperature');
+  const temperature = temperatureRaw === undefined ? 0 : Number(temperatureRaw);
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > 1) {
+    throw new HttpError(400, 'invalid_temperature', `temperature '${temperatureRaw}' must be a number between 0 and 1`, 'temperature');
+  }
+  const language = one(fields, 'language');
+  if (language !== undefined && !/^[a-z]{2,3}$/.test(language)) {
+    throw new HttpError(400, 'invalid_language', `language '${language}' is not an ISO-639-1 code such as 'en'`, 'language');
+  }
+  const granularities = [...(fields['timestamp_granularities[]'] ?? []), ...(fields['timestamp_granularities'] ?? [])];
+  for (const g of granularities) {
+    if (g !== 'segment' && g !== 'word') throw new HttpError(400, 'invalid_timestamp_granularities', `timestamp_granularities '${g}' must be 'segment' or 'word'`, 'timestamp_granularities[]');
+  }
+  if (granularities.includes('word')) {
+    throw new HttpError(400, 'unsupported_word_timestamps', "word timestamps are not available yet; use timestamp_granularities[]=segment", 'timestamp_granularities[]');
+  }
+  return { audio: new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength), model: one(fields, 'model'), language, prompt: one(fields, 'prompt'), responseFormat, temperature, granularities };
+}

@@ -1,0 +1,87 @@
+// One model per process, loaded once at start; admission control, readiness and drain.
+import { hostname } from 'node:os';
+import { WhisperInference, type TranscriptionResult } from '../../src/index.js';
+import { HttpError } from '../shared/http-errors.js';
+import type { ServiceConfig } from './config.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export type ServiceState = 'loading' | 'ready' | 'draining' | 'failed';
+
+export class TranscriptionService {
+  readonly whisper: WhisperInference;
+  readonly metrics: Metrics;
+  readonly instance = process.env.AUDIODECODE_INSTANCE ?? hostname();
+  state: ServiceState = 'loading';
+  failure?: string;
+  inFlight = 0;
+  private drained?: () => void;
+
+  constructor(readonly config: ServiceConfig) {
+    this.metrics = createMetrics(() => this.whisper.scheduler.queuedWindows);
+    this.whisper = new WhisperInference({
+      model: config.model,
+      device: config.device,
+      computeType: config.computeType,
+      batchSize: config.batchSize,
+      threads: config.threads,
+      useBatchedInference: true,
+      onBatch: (size) => this.metrics.batchSize.observe(size),
+    });
+  }
+
+  /** Load and warm the model; readiness turns on only after both. */
+  async start(): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.whisper.warmup();
+      this.metrics.modelLoadSeconds.set((performance.now() - started) / 1000);
+      if (this.state === 'loading') this.state = 'ready';
+    } catch (err) {
+      this.state = 'failed';
+      this.failure = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`audiodecode: model failed to load: ${this.failure}\n`);
+    }
+  }
+
+  /** Take a slot or say why not, before any of the body is read. */
+  admit(): void {
+    if (this.state === 'draining') throw new HttpError(503, 'draining', 'this instance is shutting down; retry on another instance', null, { 'Retry-After': '1' });
+    if (this.state === 'loading') throw new HttpError(503, 'loading', 'the model is still loading; retry shortly', null, { 'Retry-After': '5' });
+    if (this.state === 'failed') throw new HttpError(503, 'model_unavailable', `the model failed to load: ${this.failure}`, null, { 'Retry-After': '30' });
+    if (this.inFlight >= this.config.maxQueue) {
+      throw new HttpError(429, 'queue_full', `the queue is full (${this.config.maxQueue} requests in flight); retry after a moment`, null, { 'Retry-After': '2' });
+    }
+    this.inFlight++;
+    this.metrics.inFlight.set(this.inFlight);
+  }
+
+  release(): void {
+    this.inFlight--;
+    this.metrics.inFlight.set(this.inFlight);
+    if (this.inFlight === 0) this.drained?.();
+  }
+
+  transcribe(audio: Uint8Array, options: { language?: string; prompt?: string; temperature: number; task: 'transcribe' | 'translate'; signal: AbortSignal }): Promise<TranscriptionResult> {
+    return this.whisper.transcribe(audio, {
+      language: options.language,
+      initialPrompt: options.prompt,
+      temperature: options.temperature,
+      task: options.task,
+      maxAudioSeconds: this.config.maxAudioSeconds,
+      signal: options.signal,
+    });
+  }
+
+  /** Stop taking work, and resolve once every admitted request has been answered (or at the grace limit). */
+  drain(): Promise<void> {
+    this.state = 'draining';
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.config.drainGraceS * 1000);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
