@@ -22,7 +22,7 @@ export async function freePort(): Promise<number> {
 
 /** `target` is served by functions/shared/serve.ts, exactly as the images run it. */
 export async function startFunction(target: 'transcribe' | 'router', env: Record<string, string> = {}): Promise<RunningServer> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'functions/shared/serve.ts', target], {
     cwd: projectRoot,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), AUDIODECODE_DEVICE: 'cpu', AUDIODECODE_THREADS: '2', ...env },
@@ -34,7 +34,7 @@ export async function startFunction(target: 'transcribe' | 'router', env: Record
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${target} exited ${proc.exitCode}: ${output}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${target} exited ${proc.exitCode ?? proc.signalCode}: ${output}`);
     const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`${target} not ready in 60 s: ${output}`);
@@ -46,7 +46,7 @@ export async function startFunction(target: 'transcribe' | 'router', env: Record
     proc,
     logs: () => output,
     async stop() {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
       const [code] = await once(proc, 'exit');
       return code as number | null;

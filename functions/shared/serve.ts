@@ -88,7 +88,7 @@ export async function serve(target: string, guard: Guard): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-const targets: Record<string, string> = { transcribe: '../transcribe/index.js' };
+const targets: Record<string, string> = { transcribe: '../transcribe/index.js', router: '../router/index.js' };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const target = process.argv[2] ?? 'transcribe';

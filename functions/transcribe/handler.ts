@@ -39,6 +39,7 @@ export function createHandler(service: TranscriptionService) {
     const path = pathOf(req);
     res.setHeader('X-AudioDecode-Pool', service.config.pool);
     res.setHeader('X-AudioDecode-Instance', service.instance);
+    res.setHeader('X-AudioDecode-In-Flight', String(service.inFlight));
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
       return;
@@ -76,6 +77,7 @@ export function createHandler(service: TranscriptionService) {
       ]);
       metrics.audioSeconds.inc(result.duration);
       metrics.rtf.observe(result.rtf);
+      res.setHeader('X-AudioDecode-In-Flight', String(service.inFlight - 1)); // the others, for the router's balancing
       res.setHeader('X-AudioDecode-Audio-Seconds', result.duration.toFixed(3));
       res.setHeader('X-AudioDecode-RTF', result.rtf.toFixed(2));
       if (request.responseFormat === 'verbose_json') {

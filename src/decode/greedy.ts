@@ -10,6 +10,8 @@ export interface DecodeOptions {
   sotSequence: number[];
   temperature: number;
   maxNewTokens: number;
+  /** Seed of the sampler used at temperature > 0, so a transcription is reproducible. */
+  seed?: number;
 }
 
 export interface DecodedSequence {
@@ -32,14 +34,25 @@ export function promptTokens(tokenizer: WhisperTokenizer, previous: number[], so
   return [tokenizer.sotPrev, ...keep, ...sotSequence];
 }
 
-function sampleToken(logits: Float32Array, temperature: number): number {
+/** mulberry32: a small seeded PRNG, so fallback sampling repeats exactly for the same input. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sampleToken(logits: Float32Array, temperature: number, random: () => number): number {
   if (temperature <= 0) return argmax(logits);
   const scaled = new Float64Array(logits.length);
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] / temperature);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += scaled[i] = Math.exp(logits[i] / temperature - max);
-  let r = Math.random() * sum;
+  let r = random() * sum;
   for (let i = 0; i < logits.length; i++) if ((r -= scaled[i]) <= 0) return i;
   return argmax(logits);
 }
@@ -87,6 +100,7 @@ export async function decodeBatch(
   let cache = step.cache;
   let logits = step.logits;
   const maxNew = Math.min(options.maxNewTokens, model.config.maxTextPositions - promptLength);
+  const random = seededRandom((options.seed ?? 0) + Math.round(options.temperature * 1000));
   let steps = 0;
   for (let n = 0; n < maxNew && active.length > 0; n++) {
     const next = new BigInt64Array(active.length);
@@ -94,7 +108,7 @@ export async function decodeBatch(
     active.forEach((row, pos) => {
       const rowLogits = logits.slice(pos * vocab, (pos + 1) * vocab);
       applyFilters(rowLogits, generated[row], options.filters);
-      const token = sampleToken(rowLogits, options.temperature);
+      const token = sampleToken(rowLogits, options.temperature, random);
       sumLogprob[row] += rowLogits[token] - logSumExp(rowLogits, 0, vocab);
       if (token === tokenizer.eot) finished[row] = true;
       else {

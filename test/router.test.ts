@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wordErrorRate } from '../src/text/wer.js';
+import { audioDir, audioPath, referenceText } from './helpers.js';
+import { startFunction, type RunningServer } from './server.js';
+
+// Two "gpu" instances and one "cpu" instance, all on this CPU, told apart only by AUDIODECODE_POOL:
+// the GPU pool here is a stand-in named as such; the routing, failover and breaker code are real.
+const manifest = JSON.parse(readFileSync(join(audioDir, 'hifitts', 'manifest.json'), 'utf8')) as { audio: string; text: string }[];
+const clip = (i: number): { bytes: Buffer; text: string } => ({ bytes: readFileSync(join(audioDir, 'hifitts', manifest[i % manifest.length].audio)), text: manifest[i % manifest.length].text });
+
+async function post(url: string, bytes: Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(bytes)]), 'clip.flac');
+  form.append('model', 'whisper-1');
+  return fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form, headers });
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+const instanceEnv = { AUDIODECODE_THREADS: '1', AUDIODECODE_BATCH_SIZE: '4' };
+
+describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
+  let gpu1: RunningServer;
+  let gpu2: RunningServer;
+  let cpu: RunningServer;
+  let router: RunningServer;
+  let routerEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    [gpu1, gpu2, cpu] = await Promise.all([
+      startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'gpu', AUDIODECODE_INSTANCE: 'gpu-1' }),
+      startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'gpu', AUDIODECODE_INSTANCE: 'gpu-2' }),
+      startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'cpu', AUDIODECODE_INSTANCE: 'cpu-1' }),
+    ]);
+    routerEnv = {
+      ROUTER_GPU_ENDPOINTS: `${gpu1.url},${gpu2.url}`,
+      ROUTER_CPU_ENDPOINTS: cpu.url,
+      ROUTER_BREAKER_FAILURES: '2',
+      ROUTER_BREAKER_COOLDOWN_S: '2',
+    };
+    router = await startFunction('router', routerEnv);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([router, gpu1, gpu2, cpu].filter(Boolean).map((s) => s.stop()));
+  });
+
+  it('sends work to the GPU pool first and says where it ran', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await post(router.url, clip(i).bytes);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-audiodecode-pool')).toBe('gpu');
+      expect(['gpu-1', 'gpu-2']).toContain(res.headers.get('x-audiodecode-instance'));
+      expect(wordErrorRate(clip(i).text, ((await res.json()) as { text: string }).text)).toBeLessThan(0.5);
+    }
+  });
+
+  it('honours a client that asks for a pool, and rejects an unknown one', async () => {
+    const res = await post(router.url, clip(3).bytes, { 'X-AudioDecode-Pool': 'cpu' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-audiodecode-pool')).toBe('cpu');
+    expect(res.headers.get('x-audiodecode-instance')).toBe('cpu-1');
+    const bad = await post(router.url, clip(3).bytes, { 'X-AudioDecode-Pool': 'tpu' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('works with the official openai SDK exactly as against one instance', async () => {
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${router.url}/v1` });
+    const { data, response } = await client.audio.transcriptions.create({ file: new File([new Uint8Array(readFileSync(audioPath('jfk.mp3')))], 'jfk.mp3'), model: 'whisper-1' }).withResponse();
+    expect(wordErrorRate(referenceText('jfk.mp3'), data.text)).toBe(0);
+    expect(response.headers.get('x-audiodecode-pool')).toBe('gpu');
+  });
+
+  it('spills to the CPU pool when the GPU pool is busy', async () => {
+    const spilling = await startFunction('router', { ...routerEnv, ROUTER_GPU_BUSY_IN_FLIGHT: '1' });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => post(spilling.url, clip(10 + i).bytes)));
+      const pools = answers.map((r) => r.headers.get('x-audiodecode-pool'));
+      expect(answers.every((r) => r.status === 200)).toBe(true);
+      expect(pools).toContain('gpu');
+      expect(pools).toContain('cpu');
+    } finally {
+      await spilling.stop();
+    }
+  }, 120_000);
+
+  it('loses no request when a GPU instance is killed mid-load, then sends everything to CPU, then recovers', async () => {
+    const retriesBefore = await metric(router.url, 'audiodecode_router_retries_total');
+    const total = 24;
+    const answers = new Map<number, { status: number; pool: string | null; text?: string }>();
+    let next = 0;
+    const client = async (): Promise<void> => {
+      for (let i = next++; i < total; i = next++) {
+        const res = await post(router.url, clip(20 + i).bytes);
+        expect(answers.has(i)).toBe(false); // never answered twice
+        answers.set(i, { status: res.status, pool: res.headers.get('x-audiodecode-pool'), text: res.status === 200 ? ((await res.json()) as { text: string }).text : await res.text() });
+      }
+    };
+    const load = Promise.all(Array.from({ length: 4 }, client));
+    await new Promise((r) => setTimeout(r, 1500));
+    gpu1.proc.kill('SIGKILL');
+    await load;
+    const retried = (await metric(router.url, 'audiodecode_router_retries_total')) - retriesBefore;
+    const ok = [...answers.values()].filter((a) => a.status === 200).length;
+    process.stdout.write(`router kill test: sent ${total}, answered ${answers.size}, ok ${ok}, retried ${retried}, failed ${answers.size - ok}\n`);
+    expect(answers.size).toBe(total);
+    expect(ok).toBe(total);
+    for (const [i, a] of answers) {
+      const own = wordErrorRate(clip(20 + i).text, a.text!);
+      const others = Array.from({ length: total }, (_, j) => j).filter((j) => j !== i).map((j) => wordErrorRate(clip(20 + j).text, a.text!));
+      expect(own).toBeLessThan(Math.min(...others)); // each answer is its own request's
+    }
+
+    // all GPU instances down: everything goes to CPU, and the router stays ready
+    gpu2.proc.kill('SIGKILL');
+    for (let i = 0; i < 3; i++) {
+      const res = await post(router.url, clip(50 + i).bytes);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-audiodecode-pool')).toBe('cpu');
+    }
+    expect((await fetch(`${router.url}/readyz`)).status).toBe(200);
+    expect(await metric(router.url, 'audiodecode_router_breaker_state')).toBeGreaterThan(0);
+
+    // recovery: a GPU instance comes back on its address; after the breaker's cooldown traffic returns
+    gpu2 = await startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'gpu', AUDIODECODE_INSTANCE: 'gpu-2b', PORT: String(gpu2.port) });
+    await new Promise((r) => setTimeout(r, 2500));
+    const pools: (string | null)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await post(router.url, clip(60 + i).bytes);
+      expect(res.status).toBe(200);
+      pools.push(res.headers.get('x-audiodecode-instance'));
+    }
+    expect(pools).toContain('gpu-2b');
+  }, 240_000);
+});
