@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot, sharedDir } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
-import { startFunction } from '../test/server.js';
+import { startFunction } from '../tools/local-stack.js';
 
 const manifest = JSON.parse(readFileSync(join(sharedDir(), 'audio', 'hifitts', 'manifest.json'), 'utf8')) as { audio: string; text: string; duration: number }[];
 const clips = manifest.map((c) => ({ bytes: readFileSync(join(sharedDir(), 'audio', 'hifitts', c.audio)), text: c.text, duration: c.duration }));

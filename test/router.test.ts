@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wordErrorRate } from '../src/text/wer.js';
 import { audioDir, audioPath, referenceText } from './helpers.js';
-import { startFunction, type RunningServer } from './server.js';
+import { startFunction, type RunningServer } from '../tools/local-stack.js';
 
 // Two "gpu" instances and one "cpu" instance, all on this CPU, told apart only by AUDIODECODE_POOL:
 // the GPU pool here is a stand-in named as such; the routing, failover and breaker code are real.

@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wordErrorRate } from '../src/text/wer.js';
 import { audioDir, audioPath, referenceText, scratch } from './helpers.js';
-import { startFunction, type RunningServer } from './server.js';
+import { startFunction, type RunningServer } from '../tools/local-stack.js';
 
 function form(fields: Record<string, string>, file?: { bytes: Uint8Array; name: string }): FormData {
   const f = new FormData();
