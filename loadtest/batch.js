@@ -1,6 +1,6 @@
-// Batch processing: 120 short files (the shared human-speech clips, cycled) sent by a fixed
-// pool of workers as fast as the service takes them.
-//   k6 run loadtest/batch.js -e BASE_URL=... -e AUDIO_DIR=... [-e FILES=120 -e WORKERS=16]
+// Batch processing: FILES (default 120) short files, the shared human-speech clips cycled, arriving
+// at RATE per second (constant-arrival-rate), so the run submits exactly FILES requests.
+//   k6 run loadtest/batch.js -e BASE_URL=... -e AUDIO_DIR=... [-e FILES=120 -e RATE=2]
 import exec from 'k6/execution';
 import { commonThresholds, summarize, transcribe, AUDIO_DIR } from './lib.js';
 
@@ -9,7 +9,15 @@ const clips = manifest.map((c) => ({ name: c.audio.split('/').pop(), bytes: open
 
 export const options = {
   scenarios: {
-    batch: { executor: 'shared-iterations', vus: Number(__ENV.WORKERS || 16), iterations: Number(__ENV.FILES || 120), maxDuration: __ENV.MAX_DURATION || '30m' },
+    batch: {
+      executor: 'constant-arrival-rate',
+      rate: Number(__ENV.RATE || 2),
+      timeUnit: '1s',
+      duration: `${Math.ceil(Number(__ENV.FILES || 120) / Number(__ENV.RATE || 2))}s`,
+      preAllocatedVUs: 16,
+      maxVUs: Number(__ENV.MAX_VUS || 128),
+      gracefulStop: __ENV.GRACEFUL_STOP || '10m',
+    },
   },
   thresholds: commonThresholds(),
 };
