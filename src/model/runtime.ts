@@ -1,6 +1,6 @@
 // Where onnxruntime is configured: execution provider, threads, precision. One place only.
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +31,22 @@ export function cudaAvailable(): boolean {
 const CUDA_MISSING =
   'the CUDA execution provider is not installed in onnxruntime-node: reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12 (Dockerfile.gpu does) on a machine with CUDA 12 and cuDNN 9';
 
+/**
+ * Cores this process may use: the container's CPU limit (cgroup v2 cpu.max) when one is set, else
+ * the CPUs it may run on. Node's availableParallelism() ignores CPU quotas, which would give a pod
+ * limited to 2 CPUs on a 64-core node 64 threads.
+ */
+export function usableCores(): number {
+  const cores = availableParallelism();
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota !== 'max') return Math.max(1, Math.min(cores, Math.ceil(Number(quota) / Number(period))));
+  } catch {
+    // no cgroup v2 limit readable: not in a container, or cgroup v1
+  }
+  return cores;
+}
+
 export function resolveRuntime(device: Device, computeType: ComputeType, threads?: number): RuntimeChoice {
   let resolved: 'cpu' | 'cuda';
   let notice: string | undefined;
@@ -42,7 +58,7 @@ export function resolveRuntime(device: Device, computeType: ComputeType, threads
     if (resolved === 'cpu') notice = `device 'auto': no CUDA (${CUDA_MISSING}); running on CPU`;
   } else resolved = 'cpu';
   const type = computeType === 'auto' ? (resolved === 'cuda' ? 'float16' : 'int8') : computeType;
-  return { device: resolved, computeType: type, threads: threads ?? availableParallelism(), notice };
+  return { device: resolved, computeType: type, threads: threads ?? usableCores(), notice };
 }
 
 export function sessionOptions(choice: RuntimeChoice): ort.InferenceSession.SessionOptions {

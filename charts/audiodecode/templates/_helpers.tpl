@@ -1,0 +1,57 @@
+{{- define "audiodecode.fullname" -}}
+{{- printf "%s" .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "audiodecode.labels" -}}
+app.kubernetes.io/name: audiodecode
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "audiodecode.selector" -}}
+app.kubernetes.io/name: audiodecode
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "audiodecode.image" -}}
+{{- $tag := .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s:%s%s" .root.Values.image.repository $tag (.suffix | default "") -}}
+{{- end -}}
+
+{{/* Non-root, no privilege escalation, read-only root file system, no capabilities. */}}
+{{- define "audiodecode.containerSecurity" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{- define "audiodecode.sharedEnv" -}}
+- name: AUDIODECODE_MAX_UPLOAD_BYTES
+  value: {{ .Values.maxUploadBytes | quote }}
+- name: AUDIODECODE_REQUEST_TIMEOUT_S
+  value: {{ .Values.requestTimeoutSeconds | quote }}
+- name: AUDIODECODE_DRAIN_GRACE_S
+  value: {{ .Values.drainGraceSeconds | quote }}
+- name: PORT
+  value: {{ .Values.service.port | quote }}
+{{- end -}}
+
+{{/* Rules that span several values, with messages that say what to change. */}}
+{{- define "audiodecode.validate" -}}
+{{- range $pool := list "gpu" "cpu" }}
+{{- $p := index $.Values.pools $pool }}
+{{- if and $p.autoscaling.scaleToZero (not $.Values.keda.enabled) }}
+{{- fail (printf "pools.%s.autoscaling.scaleToZero=true needs keda.enabled=true: a HorizontalPodAutoscaler cannot scale to zero" $pool) }}
+{{- end }}
+{{- end }}
+{{- end -}}

