@@ -22,7 +22,8 @@ function render(sets: string[] = []): { ok: boolean; manifests: Manifest[]; text
 }
 
 const MATRIX: Record<string, string[]> = {
-  'both pools, HPA': [],
+  'both pools, HPA, model pulled at start': [],
+  'model baked into the image': ['model.source=baked'],
   'GPU only': ['pools.cpu.enabled=false'],
   'CPU only': ['pools.gpu.enabled=false'],
   'KEDA': ['keda.enabled=true'],
@@ -65,14 +66,14 @@ describe('helm chart', () => {
 
   it.each(Object.entries(MATRIX))('%s: every container has resources, probes and a locked-down securityContext', (_, sets) => {
     for (const pod of podSpecs(render(sets).manifests)) {
-      for (const c of pod.spec.containers) {
+      for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
         expect(c.resources?.requests?.cpu, `${pod.name}/${c.name}`).toBeDefined();
         expect(c.resources?.requests?.memory).toBeDefined();
         expect(c.resources?.limits?.cpu).toBeDefined();
         expect(c.resources?.limits?.memory).toBeDefined();
         expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
         expect(c.securityContext.capabilities.drop).toEqual(['ALL']);
-        if (!pod.hook) {
+        if (!pod.hook && !(pod.spec.initContainers ?? []).includes(c)) {
           expect(c.readinessProbe.httpGet.path).toBe('/readyz');
           expect(c.livenessProbe.httpGet.path).toBe('/healthz');
           expect(c.startupProbe).toBeDefined();
@@ -103,6 +104,20 @@ describe('helm chart', () => {
       // the pod outlives its drain: termination grace = drain grace + margin
       expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
     }
+  });
+
+  it("pulls the model in an init container into an emptyDir the server mounts read-only, at each pool's precision", () => {
+    for (const d of workloads(render().manifests).filter((m) => m.metadata.name !== 'rel-router')) {
+      const spec = d.spec.template.spec;
+      const init = spec.initContainers[0];
+      expect(init.command.slice(0, 5)).toEqual(['node', 'dist/src/cli/main.js', 'models', 'pull', 'tiny.en']);
+      expect(init.command.slice(5)).toEqual(['--compute-type', d.metadata.name === 'rel-gpu' ? 'float16' : 'int8']);
+      expect(spec.volumes.find((v: { name: string }) => v.name === 'models').emptyDir.sizeLimit).toBe('4Gi');
+      expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'models', mountPath: '/models', readOnly: true });
+      expect(spec.containers[0].env).toContainEqual({ name: 'AUDIODECODE_CACHE', value: '/models' });
+    }
+    const baked = workloads(render(['model.source=baked']).manifests)[0].spec.template.spec;
+    expect(baked.initContainers).toBeUndefined();
   });
 
   it('the router may only list and watch EndpointSlices in its namespace', () => {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // audiodecode transcribe FILE: progress on stderr, the result on stdout.
 import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { listModels } from '../model/list.js';
+import { KNOWN_MODELS, pullModel } from '../model/pull.js';
 import { AudioDecodeError } from '../errors.js';
 import { FORMATS, render, type Format } from '../formats/index.js';
 import { WhisperInference } from '../pipeline/whisper-inference.js';
@@ -38,6 +41,44 @@ program
     process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${(result.timings.total / 1000).toFixed(2)} s (RTF ${result.rtf.toFixed(1)}x)\n`);
     process.stdout.write(render(result, opts.format as Format));
     await whisper.close();
+  });
+
+const models = program.command('models').description('pull and list models');
+
+models
+  .command('pull')
+  .argument('<name>', `${Object.keys(KNOWN_MODELS).join(', ')}, or a Hugging Face repository id`)
+  .option('-c, --compute-type <types>', 'precisions to fetch, comma-separated: float32, float16, int8', 'int8')
+  .option('--endpoint <url>', 'hub endpoint (default: HF_ENDPOINT or https://huggingface.co)')
+  .option('--dir <dir>', 'destination (default: the cache, where --model NAME finds it)')
+  .action(async (name: string, opts) => {
+    // noTTYOutput: an init container's log is no terminal, and still shows the progress
+    const bar = new SingleBar({ format: 'audiodecode: {file} [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+    let current = '';
+    const result = await pullModel(name, {
+      computeTypes: String(opts.computeType).split(',') as ('float32' | 'float16' | 'int8')[],
+      endpoint: opts.endpoint,
+      dest: opts.dir,
+      onProgress: (file, done, total) => {
+        if (file !== current) {
+          if (current) bar.stop();
+          current = file;
+          bar.start(total, done, { file });
+        } else bar.update(done);
+      },
+    });
+    if (current) bar.stop();
+    const bytes = result.files.reduce((n, f) => n + f.bytes, 0);
+    process.stderr.write(`audiodecode: ${name} ready in ${result.dir} (${result.files.length} files, ${(bytes / 1e6).toFixed(1)} MB, checksums verified)\n`);
+  });
+
+models
+  .command('list')
+  .description('models in ../shared/models and the cache')
+  .action(() => {
+    const found = listModels();
+    if (found.length === 0) process.stdout.write("no models: 'npm run models:fixture' or 'audiodecode models pull tiny.en'\n");
+    for (const m of found) process.stdout.write(`${m.name}\t${m.layouts.join('+')}\t${m.computeTypes.join(',')}\t${m.dir}\n`);
   });
 
 program.parseAsync().catch((err: unknown) => {
