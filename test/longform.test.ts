@@ -53,6 +53,23 @@ describe.each([false, true])('long-form, batched=%s (int8)', (batched) => {
   });
 });
 
+describe('beam search', () => {
+  const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', log: () => undefined });
+  afterAll(() => whisper.close());
+
+  it('beam 5 keeps jfk exact and at least halves greedy WER on gettysburg (25.7% greedy with int8)', async () => {
+    const jfk = await whisper.transcribeFile(audioPath('jfk.wav'), { beamSize: 5 });
+    expect(wordErrorRate(referenceText('jfk.wav'), jfk.text)).toBe(0);
+    const greedy = await whisper.transcribeFile(audioPath('gettysburg.wav'));
+    const beam = await whisper.transcribeFile(audioPath('gettysburg.wav'), { beamSize: 5 });
+    const greedyWer = wordErrorRate(referenceText('gettysburg.wav'), greedy.text);
+    const beamWer = wordErrorRate(referenceText('gettysburg.wav'), beam.text);
+    expect(beamWer).toBeLessThanOrEqual(0.15);
+    expect(beamWer).toBeLessThan(greedyWer);
+    expectOrderedInside(beam);
+  });
+});
+
 describe('subtitle output', () => {
   const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', log: () => undefined });
   afterAll(() => whisper.close());

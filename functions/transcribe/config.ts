@@ -6,6 +6,7 @@ export interface ServiceConfig {
   device: Device;
   computeType: ComputeType;
   batchSize?: number;
+  beamSize: number;
   threads?: number;
   maxQueue: number;
   maxUploadBytes: number;
@@ -41,6 +42,7 @@ export function loadConfig(): ServiceConfig {
     device: oneOf('AUDIODECODE_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
     computeType: oneOf('AUDIODECODE_COMPUTE_TYPE', ['auto', 'float32', 'float16', 'int8'] as const, 'auto'),
     batchSize: optionalInt('AUDIODECODE_BATCH_SIZE'),
+    beamSize: Math.max(1, int('AUDIODECODE_BEAM_SIZE', 1)),
     threads: optionalInt('AUDIODECODE_THREADS'),
     maxQueue: int('AUDIODECODE_MAX_QUEUE', 64),
     maxUploadBytes: int('AUDIODECODE_MAX_UPLOAD_BYTES', 26_214_400),

@@ -66,6 +66,7 @@ export class TranscriptionService {
       language: options.language,
       initialPrompt: options.prompt,
       temperature: options.temperature,
+      beamSize: this.config.beamSize,
       task: options.task,
       maxAudioSeconds: this.config.maxAudioSeconds,
       signal: options.signal,

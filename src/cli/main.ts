@@ -20,6 +20,7 @@ program
   .option('--batched', 'batched inference over the windows of long audio', false)
   .option('--batch-size <n>', 'windows per batch', (v) => Number.parseInt(v, 10))
   .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
+  .option('--beam-size <n>', 'beam search width (1 = greedy)', (v) => Number.parseInt(v, 10), 1)
   .option('--language <code>', 'spoken language (multilingual models)')
   .option('--prompt <text>', 'initial prompt that conditions the first window')
   .action(async (file: string, opts) => {
@@ -36,6 +37,7 @@ program
     const result = await whisper.transcribeFile(file, {
       language: opts.language,
       initialPrompt: opts.prompt,
+      beamSize: opts.beamSize,
       onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
     });
     process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${(result.timings.total / 1000).toFixed(2)} s (RTF ${result.rtf.toFixed(1)}x)\n`);

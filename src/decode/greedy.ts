@@ -1,6 +1,6 @@
 // Greedy (temperature 0) and sampled (temperature > 0) decoding of a batch of audio windows with
 // the key/value cache. Rows that reach end-of-text leave the batch, so later steps cost less.
-import type { EncodedAudio, WhisperOnnx } from '../model/layouts.js';
+import type { DecodeStep, EncodedAudio, WhisperOnnx } from '../model/layouts.js';
 import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
 import { applyFilters, argmax, logSumExp, type FilterContext } from './logit-filters.js';
 
@@ -58,24 +58,14 @@ function sampleToken(logits: Float32Array, temperature: number, random: () => nu
 }
 
 /**
- * Decode every row of `audio` after its prompt. All prompts must have the same length (the
- * pipeline batches windows that share one). Returns one sequence per row, in order.
+ * Feed the prompts: first up to and including <|startoftranscript|>, whose logits give the
+ * no-speech probability, then the rest (language, task, notimestamps). Returns the state after.
  */
-export async function decodeBatch(
-  model: WhisperOnnx,
-  tokenizer: WhisperTokenizer,
-  audio: EncodedAudio,
-  prompts: number[][],
-  options: DecodeOptions,
-  timings?: DecodeTimings,
-): Promise<DecodedSequence[]> {
+export async function feedPrompts(model: WhisperOnnx, tokenizer: WhisperTokenizer, audio: EncodedAudio, prompts: number[][]): Promise<{ step: DecodeStep; noSpeech: Float64Array }> {
   const batch = prompts.length;
   const promptLength = prompts[0].length;
-  if (prompts.some((p) => p.length !== promptLength)) throw new Error('decodeBatch: prompts of one batch must have equal length');
+  if (prompts.some((p) => p.length !== promptLength)) throw new Error('prompts of one batch must have equal length');
   const vocab = model.config.vocabSize;
-  const started = performance.now();
-
-  // feed up to and including <|startoftranscript|>: the logits there give the no-speech probability
   const sotIndex = prompts[0].lastIndexOf(tokenizer.sot);
   const first = new BigInt64Array(batch * (sotIndex + 1));
   prompts.forEach((p, b) => p.slice(0, sotIndex + 1).forEach((t, i) => (first[b * (sotIndex + 1) + i] = BigInt(t))));
@@ -91,6 +81,28 @@ export async function decodeBatch(
     prompts.forEach((p, b) => p.slice(sotIndex + 1).forEach((t, i) => (tail[b * rest + i] = BigInt(t))));
     step = await model.decode(tail, rest, audio, step.cache);
   }
+  return { step, noSpeech };
+}
+
+/**
+ * Decode every row of `audio` after its prompt. All prompts must have the same length (the
+ * pipeline batches windows that share one). Returns one sequence per row, in order.
+ */
+export async function decodeBatch(
+  model: WhisperOnnx,
+  tokenizer: WhisperTokenizer,
+  audio: EncodedAudio,
+  prompts: number[][],
+  options: DecodeOptions,
+  timings?: DecodeTimings,
+): Promise<DecodedSequence[]> {
+  const batch = prompts.length;
+  const promptLength = prompts[0].length;
+  const vocab = model.config.vocabSize;
+  const started = performance.now();
+  const fed = await feedPrompts(model, tokenizer, audio, prompts);
+  let step = fed.step;
+  const noSpeech = fed.noSpeech;
 
   const generated: number[][] = prompts.map(() => []);
   const sumLogprob = new Float64Array(batch);

@@ -26,6 +26,8 @@ export interface TranscribeOptions {
   initialPrompt?: string;
   /** 0 for deterministic decoding with fallback; > 0 to sample from the first try. */
   temperature?: number;
+  /** Beam search width at temperature 0 (1 = greedy, the default; 5 as faster-whisper and OpenAI's CLI). */
+  beamSize?: number;
   conditionOnPreviousText?: boolean;
   withTimestamps?: boolean;
   /** Skip non-speech with Silero VAD before decoding (default true): no text hallucinated on silence. */

@@ -7,6 +7,8 @@ import { openWhisperOnnx, type WhisperOnnx } from '../model/layouts.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { resolveRuntime, type RuntimeChoice } from '../model/runtime.js';
 import { DEFAULT_FALLBACK, compressionRatio, isNoSpeech, needsFallback } from '../decode/fallback.js';
+import { beamDecodeBatch } from '../decode/beam.js';
+import { detectLanguage } from '../decode/language.js';
 import { decodeBatch, promptTokens, type DecodedSequence, type DecodeTimings } from '../decode/greedy.js';
 import { suppressedTokens, type FilterContext } from '../decode/logit-filters.js';
 import { splitSegments } from '../decode/segments.js';
@@ -24,7 +26,7 @@ interface WindowInput {
   features: Float32Array;
   prompt: number[];
   sot: number[];
-  options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps'>;
+  options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize'>;
 }
 
 interface WindowOutput {
@@ -109,7 +111,7 @@ export class WhisperInference {
     if (options.maxAudioSeconds !== undefined && duration > options.maxAudioSeconds) {
       throw new AudioDecodeError('audio_too_long', `the audio is ${duration.toFixed(1)} s, longer than the limit of ${options.maxAudioSeconds} s`);
     }
-    const language = this.checkLanguage(loaded, options);
+    const language = options.language || !loaded.tokenizer.multilingual ? this.checkLanguage(loaded, options) : await this.detect(loaded, samples, timings);
     const batched = this.options.useBatchedInference;
     t = performance.now();
     const regions: Region[] = options.vadFilter ?? true
@@ -137,6 +139,17 @@ export class WhisperInference {
     return { text, segments, language, duration, timings, rtf: duration / (timings.total / 1000) };
   }
 
+  /** The language of the first 30 s, for multilingual models asked for none. */
+  private async detect(loaded: Loaded, samples: Float32Array, timings: Timings): Promise<string> {
+    const { mel, model, tokenizer } = loaded;
+    const t = performance.now();
+    const first = samples.subarray(0, Math.min(samples.length, CHUNK_FRAMES * HOP_LENGTH));
+    const window = sliceWindow(mel.compute(first, TAIL_PADDING), 0, Math.floor(first.length / HOP_LENGTH));
+    const [guess] = await detectLanguage(model, tokenizer, await model.encode(window, 1, CHUNK_FRAMES));
+    timings.encode += performance.now() - t;
+    return guess.language;
+  }
+
   private checkLanguage(loaded: Loaded, options: TranscribeOptions): string {
     const { tokenizer } = loaded;
     if (!tokenizer.multilingual) {
@@ -162,7 +175,7 @@ export class WhisperInference {
   }
 
   /** Decode one batch of windows, retrying each row at higher temperatures where it fails. */
-  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps'>, timings: Timings): Promise<DecodedSequence[]> {
+  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize'>, timings: Timings): Promise<DecodedSequence[]> {
     const { model, tokenizer } = loaded;
     const withTimestamps = options.withTimestamps ?? true;
     const filters = this.filterContext(loaded, withTimestamps);
@@ -175,7 +188,12 @@ export class WhisperInference {
     const gen: DecodeTimings = { steps: 0, ms: 0 };
     for (const temperature of temperatures) {
       const rows = model.selectRows(audio, pending);
-      const decoded = await decodeBatch(model, tokenizer, rows, pending.map((i) => prompts[i]), { filters, sotSequence: sot, temperature, maxNewTokens: 224 }, gen);
+      const decodeOptions = { filters, sotSequence: sot, temperature, maxNewTokens: 224 };
+      const beamSize = options.beamSize ?? 1;
+      const decoded =
+        temperature === 0 && beamSize > 1
+          ? await beamDecodeBatch(model, tokenizer, rows, pending.map((i) => prompts[i]), { ...decodeOptions, beamSize }, gen)
+          : await decodeBatch(model, tokenizer, rows, pending.map((i) => prompts[i]), decodeOptions, gen);
       const retry: number[] = [];
       decoded.forEach((result, k) => {
         const row = pending[k];
@@ -220,8 +238,8 @@ export class WhisperInference {
     const { tokenizer, mel, model } = loaded;
     const sot = this.sotFor(loaded, language, options);
     const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
-    const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps };
-    const key = `${prompt.join(',')}|${decodeOptions.temperature ?? 0}|${decodeOptions.withTimestamps ?? true}`;
+    const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps, beamSize: options.beamSize };
+    const key = `${prompt.join(',')}|${decodeOptions.temperature ?? 0}|${decodeOptions.withTimestamps ?? true}|${decodeOptions.beamSize ?? 1}`;
     const t = performance.now();
     const contentFrames: number[] = [];
     const jobs = chunks.map((chunk) => {
