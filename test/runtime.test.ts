@@ -23,7 +23,7 @@ describe.skipIf(cudaAvailable())('device selection without CUDA', () => {
     const info = await whisper.describe();
     expect(info.device).toBe('cpu');
     expect(info.computeType).toBe('int8');
-    expect(info.batchSize).toBe(8);
+    expect(info.batchSize).toBe(1);
     expect(notices.join('\n')).toMatch(/no CUDA.*running on CPU/);
     await whisper.close();
   });

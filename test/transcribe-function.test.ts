@@ -32,7 +32,7 @@ describe('transcription function (real server on 127.0.0.1)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = scratch();
-    server = await startFunction('transcribe', { AUDIODECODE_MAX_AUDIO_SECONDS: '60', AUDIODECODE_MAX_UPLOAD_BYTES: '2000000', AUDIODECODE_POOL: 'cpu' });
+    server = await startFunction('transcribe', { AUDIODECODE_MAX_AUDIO_SECONDS: '60', AUDIODECODE_MAX_UPLOAD_BYTES: '2000000', AUDIODECODE_POOL: 'cpu', AUDIODECODE_BATCH_SIZE: '4' });
   });
   afterAll(async () => {
     await server?.stop();

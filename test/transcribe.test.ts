@@ -13,6 +13,9 @@ describe.each([
   ['float32', 'community'],
   ['int8', 'native'],
   ['int8', 'community'],
+  // the GPU image's precision: slow on CPU, but the float16 graphs are checked word for word here
+  ['float16', 'native'],
+  ['float16', 'community'],
 ] as const)('tiny.en %s, %s layout', (computeType, layout) => {
   const whisper = new WhisperInference({ computeType, layout, device: 'cpu', log: () => undefined });
   beforeAll(async () => {

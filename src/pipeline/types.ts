@@ -6,7 +6,7 @@ export interface WhisperOptions {
   model?: string;
   device?: Device;
   computeType?: ComputeType;
-  /** Windows decoded together in batched mode; auto: 24 on CUDA, 8 on CPU. */
+  /** Windows decoded together in batched mode; auto: 24 on CUDA, 1 on CPU (measured, see defaultBatchSize). */
   batchSize?: number;
   useBatchedInference?: boolean;
   /** onnxruntime intra-op threads; defaults to the available cores. */

@@ -50,7 +50,7 @@ export class WhisperInference {
   /** Windows of all concurrent batched transcriptions share batches through this queue. */
   readonly scheduler = new WindowScheduler<WindowInput, WindowOutput>(
     (inputs) => this.runWindows(inputs),
-    () => this.options.batchSize ?? 8,
+    () => this.options.batchSize ?? 1,
     (size) => this.options.onBatch?.(size),
   );
   readonly options: Required<Pick<WhisperOptions, 'model' | 'device' | 'computeType' | 'useBatchedInference'>> & WhisperOptions;
@@ -327,9 +327,13 @@ export class WhisperInference {
   }
 }
 
-/** 24 on CUDA (faster-whisper's A100-class figure; lower it for smaller GPUs), 8 on CPU. */
+/**
+ * 24 on CUDA (faster-whisper's A100-class figure; lower it for smaller GPUs). 1 on CPU, as measured
+ * (npm run bench:longform, 2 cores): RTF stays flat from batch 1 to 8 while peak RSS grows from
+ * 680 MB to 2.7 GB; measure before raising it on many-core CPUs.
+ */
 function defaultBatchSize(runtime: RuntimeChoice): number {
-  return runtime.device === 'cuda' ? 24 : 8;
+  return runtime.device === 'cuda' ? 24 : 1;
 }
 
 function round(seconds: number): number {

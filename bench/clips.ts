@@ -1,0 +1,31 @@
+// Benchmark workloads built from ../shared/audio, cached outside the repository.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, sharedDir } from '../src/env.js';
+
+export interface Workload {
+  name: string;
+  path: string;
+  reference: string;
+}
+
+const audio = (p: string): string => join(sharedDir(), 'audio', p);
+const text = (p: string): string => readFileSync(audio(p), 'utf8').trim();
+
+/** About 10 minutes of real speech with a reference: the human long-form clip twice, then gettysburg. */
+export function tenMinuteClip(): Workload {
+  const dir = join(cacheDir(), 'bench');
+  const path = join(dir, 'longform-10min.flac');
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    const inputs = ['hifitts/longform.flac', 'hifitts/longform.flac', 'gettysburg.wav'].flatMap((p) => ['-i', audio(p)]);
+    const filter = '[0:a]aresample=16000,aformat=channel_layouts=mono[a0];[1:a]aresample=16000,aformat=channel_layouts=mono[a1];[2:a]aresample=16000,aformat=channel_layouts=mono[a2];[a0][a1][a2]concat=n=3:v=0:a=1[out]';
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', filter, '-map', '[out]', path]);
+  }
+  return { name: 'longform-10min', path, reference: [text('hifitts/longform.txt'), text('hifitts/longform.txt'), text('gettysburg.txt')].join(' ') };
+}
+
+export function sharedClip(name: string, file: string, ref: string): Workload {
+  return { name, path: audio(file), reference: text(ref) };
+}

@@ -1,0 +1,60 @@
+// npm run bench:longform: sequential against batched inference (batch 1, 4, 8, 16) on gettysburg
+// (95 s) and a 10-minute clip: RTF, WER and peak RSS, one process per configuration.
+// Writes bench/results/longform.{md,json}.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../src/env.js';
+import { wordErrorRate } from '../src/text/wer.js';
+import { sharedClip, tenMinuteClip } from './clips.js';
+
+const THREADS = process.env.BENCH_THREADS ?? '2';
+const workloads = [sharedClip('gettysburg', 'gettysburg.wav', 'gettysburg.txt'), tenMinuteClip()];
+const configs = [{ mode: 'sequential' }, ...[1, 4, 8, 16].map((b) => ({ mode: 'batched', batchSize: b }))] as { mode: string; batchSize?: number }[];
+
+interface Out {
+  peakRssMb: number;
+  results: { clip: string; audioSeconds: number; walls: number[]; text: string }[];
+}
+
+function worker(config: { mode: string; batchSize?: number }): Promise<Out> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, BENCH_BATCHED: config.mode === 'batched' ? '1' : '0', ...(config.batchSize ? { BENCH_BATCH_SIZE: String(config.batchSize) } : {}) };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/worker-audiodecode.ts', 'int8', THREADS, '1', ...workloads.map((w) => w.path)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`worker exited ${code}`))));
+  });
+}
+
+const rows = [];
+for (const config of configs) {
+  process.stderr.write(`bench:longform ${config.mode} ${config.batchSize ?? ''}\n`);
+  const out = await worker(config);
+  for (const [i, r] of out.results.entries()) {
+    rows.push({
+      workload: workloads[i].name,
+      mode: config.mode,
+      batchSize: config.batchSize ?? null,
+      audioSeconds: +r.audioSeconds.toFixed(1),
+      wallSeconds: +r.walls[0].toFixed(2),
+      rtf: +(r.audioSeconds / r.walls[0]).toFixed(1),
+      wer: +wordErrorRate(workloads[i].reference, r.text).toFixed(4),
+      peakRssMb: Math.round(out.peakRssMb),
+    });
+  }
+}
+const md = [
+  '# Long-form: sequential vs batched (npm run bench:longform)',
+  '',
+  `tiny.en int8, CPU, ${THREADS} threads, greedy; one warm-up run, then one timed run per workload; peak RSS is the process maximum over both workloads.`,
+  '',
+  '| workload | mode | batch | audio s | wall s | RTF | WER | peak RSS MB |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.workload} | ${r.mode} | ${r.batchSize ?? '-'} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} |`),
+  '',
+].join('\n');
+mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
+writeFileSync(join(projectRoot, 'bench', 'results', 'longform.md'), md);
+writeFileSync(join(projectRoot, 'bench', 'results', 'longform.json'), JSON.stringify({ rows }, null, 2) + '\n');
+process.stdout.write(md);
