@@ -1,4 +1,6 @@
 // Router configuration from environment variables (the README's router table mirrors this).
+import { envNumber as num } from '../shared/env-config.js';
+
 export type PoolName = 'gpu' | 'cpu';
 export const POOLS: PoolName[] = ['gpu', 'cpu'];
 
@@ -21,14 +23,6 @@ export interface RouterConfig {
   breakerCooldownS: number;
   drainGraceS: number;
   port: number;
-}
-
-function num(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return v;
 }
 
 function list(name: string): string[] {

@@ -1,6 +1,7 @@
 // The router's HTTP adapter: same OpenAI-compatible routes as an instance, forwarded to a pool.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendError } from '../shared/http-errors.js';
+import { InFlight } from '../shared/in-flight.js';
 import { Balancer } from './balancer.js';
 import { POOLS, type PoolName, type RouterConfig } from './config.js';
 import type { EndpointSource } from './discovery.js';
@@ -14,8 +15,7 @@ export class Router {
   readonly balancer: Balancer;
   readonly metrics;
   draining = false;
-  inFlight = 0;
-  private drained?: () => void;
+  private readonly admitted = new InFlight();
 
   constructor(
     readonly config: RouterConfig,
@@ -35,22 +35,13 @@ export class Router {
     if (length > this.config.maxUploadBytes) {
       throw new HttpError(413, 'file_too_large', `the upload is ${length} bytes, over the limit of ${this.config.maxUploadBytes} bytes`, 'file', { Connection: 'close' });
     }
-    this.inFlight++;
-    res.once('close', () => {
-      if (--this.inFlight === 0) this.drained?.();
-    });
+    this.admitted.enter();
+    res.once('close', () => this.admitted.leave());
   }
 
   drain(): Promise<void> {
     this.draining = true;
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.config.drainGraceS * 1000);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.admitted.drain(this.config.drainGraceS);
   }
 
   handler() {

@@ -1,5 +1,6 @@
 // The function's configuration, from environment variables (the README's table mirrors this).
 import type { ComputeType, Device } from '../../src/index.js';
+import { envNumber as int, optionalEnvNumber as optionalInt } from '../shared/env-config.js';
 
 export interface ServiceConfig {
   model: string;
@@ -16,18 +17,6 @@ export interface ServiceConfig {
   port: number;
   /** Pool name this instance reports in X-AudioDecode-Pool (the router's GPU/CPU pools). */
   pool: string;
-}
-
-function int(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return value;
-}
-
-function optionalInt(name: string): number | undefined {
-  return process.env[name] ? int(name, 0) : undefined;
 }
 
 function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

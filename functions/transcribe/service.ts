@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { WhisperInference, type TranscriptionResult } from '../../src/index.js';
 import { HttpError } from '../shared/http-errors.js';
+import { InFlight } from '../shared/in-flight.js';
 import type { ServiceConfig } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -13,11 +14,11 @@ export class TranscriptionService {
   readonly instance = process.env.AUDIODECODE_INSTANCE ?? hostname();
   state: ServiceState = 'loading';
   failure?: string;
-  inFlight = 0;
-  private drained?: () => void;
+  private readonly admitted: InFlight;
 
   constructor(readonly config: ServiceConfig) {
     this.metrics = createMetrics(() => this.whisper.scheduler.queuedWindows);
+    this.admitted = new InFlight((n) => this.metrics.inFlight.set(n));
     this.whisper = new WhisperInference({
       model: config.model,
       device: config.device,
@@ -51,14 +52,16 @@ export class TranscriptionService {
     if (this.inFlight >= this.config.maxQueue) {
       throw new HttpError(429, 'queue_full', `the queue is full (${this.config.maxQueue} requests in flight); retry after a moment`, null, { 'Retry-After': '2' });
     }
-    this.inFlight++;
-    this.metrics.inFlight.set(this.inFlight);
+    this.admitted.enter();
   }
 
   release(): void {
-    this.inFlight--;
-    this.metrics.inFlight.set(this.inFlight);
-    if (this.inFlight === 0) this.drained?.();
+    this.admitted.leave();
+  }
+
+  /** Requests admitted and not yet answered. */
+  get inFlight(): number {
+    return this.admitted.count;
   }
 
   transcribe(audio: Uint8Array, options: { language?: string; prompt?: string; temperature: number; task: 'transcribe' | 'translate'; signal: AbortSignal }): Promise<TranscriptionResult> {
@@ -76,13 +79,6 @@ export class TranscriptionService {
   /** Stop taking work, and resolve once every admitted request has been answered (or at the grace limit). */
   drain(): Promise<void> {
     this.state = 'draining';
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.config.drainGraceS * 1000);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.admitted.drain(this.config.drainGraceS);
   }
 }
