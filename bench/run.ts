@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const CLIPS = (process.env.BENCH_CLIPS ?? 'jfk.wav,gettysburg.wav').split(',');
+const CLIPS = (process.env.BENCH_CLIPS ?? 'jfk.wav,gettysburg.wav,hifitts/longform.flac').split(',');
 const clipPaths = CLIPS.map((c) => join(sharedDir(), 'audio', c));
 const reference = (clip: string): string => readFileSync(clip.replace(/\.\w+$/, '.txt'), 'utf8');
 
@@ -83,17 +83,22 @@ const all: Row[] = [];
 for (const computeType of ['int8', 'float32']) {
   process.stderr.write(`bench: audiodecode ${computeType}\n`);
   all.push(...rows('audiodecode', computeType, await run(process.execPath, ['--import', 'tsx', 'bench/worker-audiodecode.ts', computeType, String(THREADS), String(RUNS), ...clipPaths])));
+  process.stderr.write(`bench: transformers.js ${computeType}\n`);
+  all.push(...rows('transformers.js', computeType, await run(process.execPath, ['--import', 'tsx', 'bench/worker-transformers.ts', computeType, String(THREADS), String(RUNS), ...clipPaths])));
   process.stderr.write(`bench: faster-whisper ${computeType}\n`);
   all.push(...rows('faster-whisper', computeType, await run(venvPython, ['bench/worker_faster_whisper.py', ct2Dir, computeType, String(THREADS), String(RUNS), ...clipPaths])));
 }
 
-const peer = (r: Row): Row | undefined => all.find((p) => p.engine === 'faster-whisper' && p.workload === r.workload && p.computeType === r.computeType);
-const header = '| engine | workload | compute | threads | beam | audio s | wall s | RTF | vs faster-whisper | WER | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
-const lines = all.map((r) => {
-  const p = peer(r);
-  const ratio = p && r.engine !== 'faster-whisper' ? `${(r.rtf / p.rtf).toFixed(2)}x` : '';
-  return `| ${r.engine} | ${r.workload} | ${r.computeType} | ${r.threads} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${ratio} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} | ${r.coldStartS} |`;
-});
+const peer = (engine: Row['engine'], r: Row): Row | undefined => all.find((p) => p.engine === engine && p.workload === r.workload && p.computeType === r.computeType);
+const ratio = (engine: Row['engine'], r: Row): string => {
+  const p = peer(engine, r);
+  return p && r.engine !== engine ? `${(r.rtf / p.rtf).toFixed(2)}x` : '';
+};
+const header = '| engine | workload | compute | threads | beam | audio s | wall s | RTF | vs faster-whisper | vs transformers.js | WER | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+const lines = all.map(
+  (r) =>
+    `| ${r.engine} | ${r.workload} | ${r.computeType} | ${r.threads} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${ratio('faster-whisper', r)} | ${ratio('transformers.js', r)} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} | ${r.coldStartS} |`,
+);
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 const md = `# Benchmark (npm run bench)\n\nMachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}, ${machine.date}.\nModel: tiny.en (same weights: Systran/faster-whisper-tiny.en, converted). Greedy, temperature fallback on, no VAD. Wall: median of ${RUNS} warm runs; cold start: process spawn to model ready; RTF = audio s / wall s.\n\n${header}\n${lines.join('\n')}\n`;
 mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });

@@ -48,6 +48,14 @@ def hf_configs(dims: Dims, ct2_config: dict, tokenizer: dict) -> tuple[dict, dic
         "bos_token_id": special["<|endoftext|>"],
         "decoder_start_token_id": special["<|startoftranscript|>"],
         "pad_token_id": special["<|endoftext|>"],
+        # what Hugging Face runtimes (transformers.js) read to run the onnx-community layout
+        "is_encoder_decoder": True,
+        "use_cache": True,
+        "num_hidden_layers": dims.encoder_layers,
+        "encoder_ffn_dim": 4 * dims.d_model,
+        "decoder_ffn_dim": 4 * dims.d_model,
+        "activation_function": "gelu",
+        "scale_embedding": False,
     }
     generation = {
         "alignment_heads": ct2_config.get("alignment_heads", []),
@@ -78,6 +86,18 @@ def hf_configs(dims: Dims, ct2_config: dict, tokenizer: dict) -> tuple[dict, dic
     return config, generation, preprocessor
 
 
+TOKENIZER_CONFIG = {
+    "tokenizer_class": "WhisperTokenizer",
+    "model_max_length": 1024,
+    "bos_token": "<|endoftext|>",
+    "eos_token": "<|endoftext|>",
+    "unk_token": "<|endoftext|>",
+    "pad_token": "<|endoftext|>",
+    "add_prefix_space": False,
+    "errors": "replace",
+}
+
+
 def quantize_int8(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -101,7 +121,7 @@ def convert(ct2_dir: Path, out_dir: Path, layouts: list[str], variants: list[str
     config, generation, preprocessor = hf_configs(dims, ct2_config, tokenizer)
     onnx_dir = out_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in (("config.json", config), ("generation_config.json", generation), ("preprocessor_config.json", preprocessor)):
+    for name, data in (("config.json", config), ("generation_config.json", generation), ("preprocessor_config.json", preprocessor), ("tokenizer_config.json", TOKENIZER_CONFIG)):
         (out_dir / name).write_text(json.dumps(data, indent=2) + "\n")
     shutil.copyfile(ct2_dir / "tokenizer.json", out_dir / "tokenizer.json")
     heads = [tuple(h) for h in generation["alignment_heads"]]
