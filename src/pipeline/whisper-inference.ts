@@ -47,10 +47,12 @@ interface Loaded {
 export class WhisperInference {
   private loading?: Promise<Loaded>;
   private batches = 0;
+  /** Set once the model is loaded; the scheduler only runs after that (batched() awaits load()). */
+  private runtime?: RuntimeChoice;
   /** Windows of all concurrent batched transcriptions share batches through this queue. */
   readonly scheduler = new WindowScheduler<WindowInput, WindowOutput>(
     (inputs) => this.runWindows(inputs),
-    () => this.options.batchSize ?? 1,
+    () => this.batchSize(this.runtime!),
     (size) => this.options.onBatch?.(size),
   );
   readonly options: Required<Pick<WhisperOptions, 'model' | 'device' | 'computeType' | 'useBatchedInference'>> & WhisperOptions;
@@ -69,7 +71,7 @@ export class WhisperInference {
     const log = this.options.log ?? ((m: string) => process.stderr.write(`audiodecode: ${m}\n`));
     const runtime = resolveRuntime(this.options.device, this.options.computeType, this.options.threads);
     if (runtime.notice) log(runtime.notice);
-    this.options.batchSize ??= defaultBatchSize(runtime);
+    this.runtime = runtime;
     const modelDir = resolveModelDir(this.options.model);
     const config = readWhisperConfig(modelDir);
     const [model, vad] = await Promise.all([openWhisperOnnx(modelDir, config, runtime, this.options.layout), SileroVad.load()]);
