@@ -24,6 +24,8 @@ export function readF32(path: string): Float32Array {
 export interface Parity {
   encoder: Record<string, { maxAbsDiff: number; meanAbsDiff: number }>;
   transcripts: Record<string, string>;
+  /** faster-whisper's greedy long-form segments (seek, conditioned on previous text, no VAD). */
+  longform: { clip: string; segments: { start: number; end: number; text: string }[] };
 }
 
 export function parity(): Parity {

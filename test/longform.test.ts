@@ -4,11 +4,12 @@ import { render } from '../src/formats/index.js';
 import type { TranscriptionResult } from '../src/pipeline/types.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { wordErrorRate } from '../src/text/wer.js';
-import { audioPath, referenceText } from './helpers.js';
+import { audioPath, parity, referenceText } from './helpers.js';
 
-// tiny.en greedy on espeak's synthetic voice: faster-whisper itself scores 13-16% WER on
-// gettysburg with these weights (npm run bench), so the bound is set above that, not at zero
-const GETTYSBURG_MAX_WER = 0.3;
+// tiny.en greedy on gettysburg: faster-whisper itself scores 13.2% (fp32) and 16.2% (int8) WER
+// with these weights, so the bounds sit just above what we measure with int8 (wav / ogg: 14.3% /
+// 18.4% sequential, 21.3% batched, which has no previous text to condition on), not at 10%.
+const GETTYSBURG_MAX_WER = { sequential: 0.2, batched: 0.24 };
 
 function expectOrderedInside(result: TranscriptionResult): void {
   let previousEnd = 0;
@@ -27,11 +28,14 @@ describe.each([false, true])('long-form, batched=%s (int8)', (batched) => {
   it.each(['gettysburg.wav', 'gettysburg.ogg'])('transcribes %s (95 s) with bounded WER and ordered timestamps', async (clip) => {
     const result = await whisper.transcribeFile(audioPath(clip));
     expect(result.duration).toBeGreaterThan(95);
-    expect(wordErrorRate(referenceText(clip), result.text)).toBeLessThanOrEqual(GETTYSBURG_MAX_WER);
+    expect(wordErrorRate(referenceText(clip), result.text)).toBeLessThanOrEqual(GETTYSBURG_MAX_WER[batched ? 'batched' : 'sequential']);
     expect(result.segments.length).toBeGreaterThan(4);
     expectOrderedInside(result);
     // the last words are there: nothing dropped at the end of the last window
     expect(result.text.toLowerCase()).toMatch(/shall not perish from/);
+    // 49-52 s closes a VAD chunk where the model stops at a timestamp early; batched mode must
+    // seek inside the chunk and decode the rest instead of dropping it
+    expect(result.text.toLowerCase()).toMatch(/add or detract/);
     expect(result.segments[result.segments.length - 1].end).toBeGreaterThan(90);
   });
 
@@ -53,18 +57,34 @@ describe.each([false, true])('long-form, batched=%s (int8)', (batched) => {
   });
 });
 
+describe('long-form parity with faster-whisper (fp32, greedy, no VAD)', () => {
+  const whisper = new WhisperInference({ device: 'cpu', computeType: 'float32', log: () => undefined });
+  afterAll(() => whisper.close());
+
+  it('seeks and conditions on previous text exactly as faster-whisper: same segments, same times', async () => {
+    const expected = parity().longform;
+    const result = await whisper.transcribeFile(audioPath(expected.clip), { vadFilter: false });
+    expect(result.segments.map((s) => s.text)).toEqual(expected.segments.map((s) => s.text));
+    result.segments.forEach((s, i) => {
+      expect(s.start).toBeCloseTo(expected.segments[i].start, 2);
+      // faster-whisper lets the last segment run past the end of the audio; we clamp it there
+      expect(s.end).toBeCloseTo(Math.min(expected.segments[i].end, result.duration), 2);
+    });
+  });
+});
+
 describe('beam search', () => {
   const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', log: () => undefined });
   afterAll(() => whisper.close());
 
-  it('beam 5 keeps jfk exact and at least halves greedy WER on gettysburg (25.7% greedy with int8)', async () => {
+  it('beam 5 keeps jfk exact and lowers greedy WER on gettysburg (int8: 14.3% greedy, 11.0% beam)', async () => {
     const jfk = await whisper.transcribeFile(audioPath('jfk.wav'), { beamSize: 5 });
     expect(wordErrorRate(referenceText('jfk.wav'), jfk.text)).toBe(0);
     const greedy = await whisper.transcribeFile(audioPath('gettysburg.wav'));
     const beam = await whisper.transcribeFile(audioPath('gettysburg.wav'), { beamSize: 5 });
     const greedyWer = wordErrorRate(referenceText('gettysburg.wav'), greedy.text);
     const beamWer = wordErrorRate(referenceText('gettysburg.wav'), beam.text);
-    expect(beamWer).toBeLessThanOrEqual(0.15);
+    expect(beamWer).toBeLessThanOrEqual(0.12);
     expect(beamWer).toBeLessThan(greedyWer);
     expectOrderedInside(beam);
   });

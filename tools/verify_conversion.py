@@ -5,7 +5,8 @@
 - encoder parity: our ONNX encoder (fp32 and int8, both layouts) against CTranslate2's
   own `encode` on the same log-mel features; fails above tolerance.
 - transcripts: faster-whisper's greedy transcript of each reference clip on the same
-  weights, for the TypeScript tests to compare the engine's output word for word.
+  weights, for the TypeScript tests to compare the engine's output word for word; and its
+  long-form segments (seek + condition on previous text) of gettysburg.wav.
 - features: faster-whisper's (numpy) log-mel features of jfk.wav at 80 and 128 bins,
   and the mel filterbanks from openai/whisper's mel_filters.npz, as raw float32 files,
   the independent reference for the engine's feature extractor.
@@ -25,6 +26,7 @@ from faster_whisper.feature_extractor import FeatureExtractor
 
 FP32_TOLERANCE = 2e-3  # CTranslate2 and onnxruntime order float sums differently
 CLIPS = ("jfk.wav", "jfk.mp3")
+LONGFORM_CLIP = "gettysburg.wav"  # 95 s: three windows of seeking, each conditioned on the last
 
 
 def window_features(extractor: FeatureExtractor, audio: np.ndarray) -> np.ndarray:
@@ -73,6 +75,10 @@ def main() -> None:
         text = "".join(s.text for s in segments).strip()
         report["transcripts"][clip] = text
         print(f"faster-whisper {clip}: {text}", flush=True)
+    # long-form: OpenAI's seek with conditioning on previous text (faster-whisper's defaults), greedy
+    segments, _ = model.transcribe(str(args.audio_dir / LONGFORM_CLIP), beam_size=1, temperature=0.0, vad_filter=False)
+    report["longform"] = {"clip": LONGFORM_CLIP, "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments]}
+    print(f"faster-whisper {LONGFORM_CLIP}: {len(report['longform']['segments'])} segments", flush=True)
     (args.out_dir / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -30,7 +30,9 @@ export interface DecodeTimings {
 /** `<|startofprev|>` and up to half the text context of previous text, then the sot sequence. */
 export function promptTokens(tokenizer: WhisperTokenizer, previous: number[], sotSequence: number[], maxTextPositions: number): number[] {
   if (previous.length === 0) return [...sotSequence];
-  const keep = previous.filter((t) => t < tokenizer.eot).slice(-(Math.floor(maxTextPositions / 2) - 1));
+  // Timestamp tokens stay in the prompt, as in OpenAI and faster-whisper: without them the model
+  // tends to continue the previous window's untimed text and stops emitting timestamps.
+  const keep = previous.filter((t) => t < tokenizer.eot || t >= tokenizer.timestampBegin).slice(-(Math.floor(maxTextPositions / 2) - 1));
   return [tokenizer.sotPrev, ...keep, ...sotSequence];
 }
 

@@ -12,6 +12,12 @@ export interface SplitResult {
   segments: WindowSegment[];
   /** Frames (10 ms each) consumed from the window's start. */
   consumedFrames: number;
+  /**
+   * Text after the last complete segment, running to the window's end. Sequential decoding seeks
+   * back and decodes it again in the next window; a window that is not followed by a seek (a
+   * batched VAD chunk) must keep it, or its last words are lost.
+   */
+  tail?: WindowSegment;
 }
 
 const FRAMES_PER_TIMESTAMP = 2; // one timestamp token = 20 ms = 2 mel frames
@@ -33,8 +39,11 @@ export function splitSegments(tokens: number[], tokenizer: WhisperTokenizer, win
       segments.push({ start: (sliced[0] - tb) * TIME_PRECISION, end: (sliced[sliced.length - 1] - tb) * TIME_PRECISION, tokens: sliced });
       last = current;
     }
-    const consumedFrames = singleTimestampEnding ? windowFrames : (tokens[last - 1] - tb) * FRAMES_PER_TIMESTAMP;
-    return { segments, consumedFrames };
+    if (singleTimestampEnding) return { segments, consumedFrames: windowFrames };
+    const resumeAt = tokens[last - 1] - tb;
+    const rest = tokens.slice(last);
+    const tail = rest.some((t) => !isTs(t)) ? { start: resumeAt * TIME_PRECISION, end: windowFrames / 100, tokens: rest } : undefined;
+    return { segments, consumedFrames: resumeAt * FRAMES_PER_TIMESTAMP, tail };
   }
   let duration = windowFrames / 100;
   const stamps = tokens.filter(isTs);

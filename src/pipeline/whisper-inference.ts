@@ -20,6 +20,8 @@ import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperO
 /** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
 const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
 const CHUNK_SECONDS = 30;
+/** Less audio than this left in a chunk is the VAD's padding after speech, not worth another window. */
+const MIN_FOLLOW_UP_SAMPLES = SAMPLE_RATE / 2;
 
 /** One 30 s window for the batch scheduler. */
 interface WindowInput {
@@ -234,7 +236,10 @@ export class WhisperInference {
 
   /**
    * Batched: each speech chunk (<= 30 s) is its own window; `batchSize` windows are encoded and
-   * decoded together. Windows do not condition on each other's text, as in faster-whisper.
+   * decoded together. Windows do not condition on each other's text, as in faster-whisper. Inside
+   * a chunk the model may stop at a timestamp before the chunk's end; like the sequential seek, the
+   * rest of that chunk goes round again (batched with every other chunk that has audio left), so
+   * no speech the VAD found is dropped.
    */
   private async batched(loaded: Loaded, samples: Float32Array, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, mel, model } = loaded;
@@ -242,33 +247,43 @@ export class WhisperInference {
     const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
     const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps, beamSize: options.beamSize };
     const key = `${prompt.join(',')}|${decodeOptions.temperature ?? 0}|${decodeOptions.withTimestamps ?? true}|${decodeOptions.beamSize ?? 1}`;
-    const t = performance.now();
-    const contentFrames: number[] = [];
-    const jobs = chunks.map((chunk) => {
-      const spectrogram = mel.compute(samples.subarray(chunk.start, chunk.end), TAIL_PADDING);
-      const frames = Math.min(CHUNK_FRAMES, Math.floor((chunk.end - chunk.start) / HOP_LENGTH));
-      contentFrames.push(frames);
-      return { key, input: { features: sliceWindow(spectrogram, 0, frames), prompt, sot, options: decodeOptions } };
-    });
-    timings.features += performance.now() - t;
-    const outputs = await this.scheduler.submit(jobs, options.signal);
-    const seen = new Set<number>();
-    for (const o of outputs) {
-      if (seen.has(o.batch)) continue;
-      seen.add(o.batch);
-      timings.encode += o.batchTimings.encode;
-      timings.generate += o.batchTimings.generate;
-    }
     const segments: Segment[] = [];
-    outputs.forEach(({ result }, i) => {
-      if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
-      const offset = chunks[i].start / SAMPLE_RATE;
-      const chunkEnd = chunks[i].end / SAMPLE_RATE;
-      for (const s of splitSegments(result.tokens, tokenizer, contentFrames[i]).segments) {
-        const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, chunkEnd), result);
-        if (seg) segments.push(seg);
+    const seenBatches = new Set<number>();
+    let pending: Region[] = chunks;
+    while (pending.length > 0) {
+      const t = performance.now();
+      const contentFrames = pending.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
+      const jobs = pending.map((span, i) => {
+        const spectrogram = mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING);
+        return { key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), prompt, sot, options: decodeOptions } };
+      });
+      timings.features += performance.now() - t;
+      const outputs = await this.scheduler.submit(jobs, options.signal);
+      for (const o of outputs) {
+        if (seenBatches.has(o.batch)) continue;
+        seenBatches.add(o.batch);
+        timings.encode += o.batchTimings.encode;
+        timings.generate += o.batchTimings.generate;
       }
-    });
+      const next: Region[] = [];
+      outputs.forEach(({ result }, i) => {
+        if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
+        const span = pending[i];
+        const offset = span.start / SAMPLE_RATE;
+        const spanEnd = span.end / SAMPLE_RATE;
+        const split = splitSegments(result.tokens, tokenizer, contentFrames[i]);
+        const resume = span.start + split.consumedFrames * HOP_LENGTH;
+        const goesAgain = split.consumedFrames > 0 && span.end - resume >= MIN_FOLLOW_UP_SAMPLES;
+        if (goesAgain) next.push({ start: resume, end: span.end });
+        for (const s of split.tail && !goesAgain ? [...split.segments, split.tail] : split.segments) {
+          const seg = this.segment(loaded, 0, s.tokens, offset + s.start, Math.min(offset + s.end, spanEnd), result);
+          if (seg) segments.push(seg);
+        }
+      });
+      pending = next;
+    }
+    segments.sort((a, b) => a.start - b.start);
+    segments.forEach((s, i) => (s.id = i));
     return segments;
   }
 
@@ -313,8 +328,10 @@ export class WhisperInference {
         if (seg) segments.push(seg);
       }
       seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
-      // conditioning on text that made the model fall back to sampling feeds its errors forward
-      previous = condition && result.temperature < 0.5 ? [...previous, ...result.tokens] : [];
+      // Only the complete segments condition the next window: the unfinished tail is decoded again
+      // there, and seeing it in the prompt makes the model skip it (OpenAI and faster-whisper do the
+      // same). Text that made the model fall back to sampling is dropped so its errors don't feed forward.
+      previous = condition && result.temperature < 0.5 ? [...previous, ...split.segments.flatMap((s) => s.tokens)] : [];
       options.onProgress?.(Math.min(seek / 100, totalSeconds), totalSeconds);
     }
     return segments;
