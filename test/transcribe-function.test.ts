@@ -48,6 +48,11 @@ describe('transcription function (real server on 127.0.0.1)', () => {
     expect(verbose.segments!.length).toBeGreaterThan(0);
     expect(verbose.segments![verbose.segments!.length - 1].end).toBeLessThanOrEqual(11.01);
     expect((verbose as unknown as { rtf: number }).rtf).toBeGreaterThan(1);
+    const words = await client.audio.transcriptions.create({ file: createReadStream(audioPath('jfk.wav')), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word'] });
+    expect(words.words!.map((w) => w.word.trim().replace(/[,.]$/, '')).join(' ')).toBe(words.text.replace(/[,.]/g, '').trim());
+    expect(words.words![0].start).toBeLessThan(0.5);
+    expect(words.words!.at(-1)!.end).toBeGreaterThan(10);
+    expect(words.segments).toBeUndefined(); // only what was asked for, as OpenAI
     const srt = await client.audio.transcriptions.create({ file: createReadStream(audioPath('jfk.wav')), model: 'whisper-1', response_format: 'srt' });
     expect(String(srt)).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\n/);
   });
@@ -81,6 +86,7 @@ describe('transcription function (real server on 127.0.0.1)', () => {
     await expectError(await post(form({ model: 'whisper-1' }, { bytes: new Uint8Array(0), name: 'a.wav' })), 400, 'empty_file');
     await expectError(await post(form({ response_format: 'docx' }, jfkMp3())), 400, 'invalid_response_format');
     await expectError(await post(form({ language: 'english!' }, jfkMp3())), 400, 'invalid_language');
+    await expectError(await post(form({ 'timestamp_granularities[]': 'word' }, jfkMp3())), 400, 'invalid_timestamp_granularities');
     await expectError(await post(form({ language: 'de' }, jfkMp3())), 400, 'invalid_option');
     await expectError(await fetch(`${server.url}/v1/audio/translations`, { method: 'POST', body: form({}, jfkMp3()) }), 400, 'invalid_option');
   });

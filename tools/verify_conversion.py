@@ -6,7 +6,8 @@
   own `encode` on the same log-mel features; fails above tolerance.
 - transcripts: faster-whisper's greedy transcript of each reference clip on the same
   weights, for the TypeScript tests to compare the engine's output word for word; and its
-  long-form segments (seek + condition on previous text) of gettysburg.wav.
+  long-form segments (seek + condition on previous text) of gettysburg.wav, and its word
+  timestamps of jfk.wav.
 - features: faster-whisper's (numpy) log-mel features of jfk.wav at 80 and 128 bins,
   and the mel filterbanks from openai/whisper's mel_filters.npz, as raw float32 files,
   the independent reference for the engine's feature extractor.
@@ -75,6 +76,9 @@ def main() -> None:
         text = "".join(s.text for s in segments).strip()
         report["transcripts"][clip] = text
         print(f"faster-whisper {clip}: {text}", flush=True)
+    # word timestamps (CTranslate2's alignment of the same heads) on the first clip
+    segments, _ = model.transcribe(str(args.audio_dir / CLIPS[0]), beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False, word_timestamps=True)
+    report["words"] = {"clip": CLIPS[0], "words": [{"word": w.word, "start": w.start, "end": w.end} for s in segments for w in s.words]}
     # long-form: OpenAI's seek with conditioning on previous text (faster-whisper's defaults), greedy
     segments, _ = model.transcribe(str(args.audio_dir / LONGFORM_CLIP), beam_size=1, temperature=0.0, vad_filter=False)
     report["longform"] = {"clip": LONGFORM_CLIP, "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments]}

@@ -72,7 +72,7 @@ export function createHandler(service: TranscriptionService) {
       const request = await readTranscriptionRequest(body, contentType, req.headers, req.query ?? {});
       const task = path.endsWith('translations') ? 'translate' : 'transcribe';
       const result = await Promise.race([
-        service.transcribe(request.audio, { language: request.language, prompt: request.prompt, temperature: request.temperature, task, signal: controller.signal }),
+        service.transcribe(request.audio, { language: request.language, prompt: request.prompt, temperature: request.temperature, task, wordTimestamps: request.granularities.includes('word'), signal: controller.signal }),
         new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })),
       ]);
       metrics.audioSeconds.inc(result.duration);
@@ -81,7 +81,7 @@ export function createHandler(service: TranscriptionService) {
       res.setHeader('X-AudioDecode-Audio-Seconds', result.duration.toFixed(3));
       res.setHeader('X-AudioDecode-RTF', result.rtf.toFixed(2));
       if (request.responseFormat === 'verbose_json') {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(toVerboseJson(result, task)));
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(toVerboseJson(result, task, request.granularities)));
       } else if (request.responseFormat === 'json') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ text: result.text }));
       } else {

@@ -87,8 +87,8 @@ export async function readTranscriptionRequest(body: Buffer | undefined, content
   for (const g of granularities) {
     if (g !== 'segment' && g !== 'word') throw new HttpError(400, 'invalid_timestamp_granularities', `timestamp_granularities '${g}' must be 'segment' or 'word'`, 'timestamp_granularities[]');
   }
-  if (granularities.includes('word')) {
-    throw new HttpError(400, 'unsupported_word_timestamps', "word timestamps are not available yet; use timestamp_granularities[]=segment", 'timestamp_granularities[]');
+  if (granularities.length > 0 && responseFormat !== 'verbose_json') {
+    throw new HttpError(400, 'invalid_timestamp_granularities', `timestamp_granularities need response_format=verbose_json, not '${responseFormat}'`, 'timestamp_granularities[]');
   }
   return { audio: new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength), model: one(fields, 'model'), language, prompt: one(fields, 'prompt'), responseFormat, temperature, granularities };
 }

@@ -64,13 +64,14 @@ export class TranscriptionService {
     return this.admitted.count;
   }
 
-  transcribe(audio: Uint8Array, options: { language?: string; prompt?: string; temperature: number; task: 'transcribe' | 'translate'; signal: AbortSignal }): Promise<TranscriptionResult> {
+  transcribe(audio: Uint8Array, options: { language?: string; prompt?: string; temperature: number; task: 'transcribe' | 'translate'; wordTimestamps: boolean; signal: AbortSignal }): Promise<TranscriptionResult> {
     return this.whisper.transcribe(audio, {
       language: options.language,
       initialPrompt: options.prompt,
       temperature: options.temperature,
       beamSize: this.config.beamSize,
       task: options.task,
+      wordTimestamps: options.wordTimestamps,
       maxAudioSeconds: this.config.maxAudioSeconds,
       signal: options.signal,
     });

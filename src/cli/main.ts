@@ -23,6 +23,7 @@ program
   .option('--beam-size <n>', 'beam search width (1 = greedy)', (v) => Number.parseInt(v, 10), 1)
   .option('--language <code>', 'spoken language (multilingual models)')
   .option('--prompt <text>', 'initial prompt that conditions the first window')
+  .option('--word-timestamps', 'time every word (verbose_json gains a words list)', false)
   .action(async (file: string, opts) => {
     const whisper = new WhisperInference({
       model: opts.model,
@@ -38,6 +39,7 @@ program
       language: opts.language,
       initialPrompt: opts.prompt,
       beamSize: opts.beamSize,
+      wordTimestamps: opts.wordTimestamps,
       onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
     });
     process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${(result.timings.total / 1000).toFixed(2)} s (RTF ${result.rtf.toFixed(1)}x)\n`);

@@ -51,3 +51,16 @@ export function splitSegments(tokens: number[], tokenizer: WhisperTokenizer, win
   if (tokens.some((t) => !isTs(t))) segments.push({ start: 0, end: duration, tokens });
   return { segments, consumedFrames: windowFrames };
 }
+
+/** Less audio than this (50 frames, 0.5 s) left after the last complete segment is the VAD's padding, not worth another window. */
+export const MIN_FOLLOW_UP_FRAMES = 50;
+
+/**
+ * For a window that is a whole VAD chunk (batched mode): the segments to keep, and whether the rest
+ * of the chunk goes round again. It does when the model stopped at a timestamp with at least 0.5 s
+ * left; then the tail is decoded again there. Otherwise the tail is kept here.
+ */
+export function keptSegments(split: SplitResult, contentFrames: number): { segments: WindowSegment[]; seeksOn: boolean } {
+  const seeksOn = split.consumedFrames > 0 && contentFrames - split.consumedFrames >= MIN_FOLLOW_UP_FRAMES;
+  return { segments: split.tail && !seeksOn ? [...split.segments, split.tail] : split.segments, seeksOn };
+}

@@ -21,14 +21,27 @@ export function toVtt(result: TranscriptionResult): string {
   return 'WEBVTT\n\n' + result.segments.map((s) => `${clock(s.start, '.')} --> ${clock(s.end, '.')}\n${s.text.trim()}\n`).join('\n');
 }
 
-/** OpenAI's verbose_json shape, plus our timings and real-time factor. */
-export function toVerboseJson(result: TranscriptionResult, task = 'transcribe'): object {
+/**
+ * OpenAI's verbose_json shape, plus our timings and real-time factor. `granularities` as the API's
+ * timestamp_granularities: segments unless only 'word' is asked for; words when they were timed.
+ */
+export function toVerboseJson(result: TranscriptionResult, task = 'transcribe', granularities: string[] = []): object {
+  const withSegments = granularities.length === 0 || granularities.includes('segment');
+  const words = result.segments.some((s) => s.words) ? result.segments.flatMap((s) => s.words ?? []) : undefined;
   return {
     task,
     language: result.language,
     duration: result.duration,
     text: result.text,
-    segments: result.segments.map((s) => ({
+    ...(words ? { words } : {}),
+    ...(withSegments ? { segments: segmentsJson(result) } : {}),
+    rtf: result.rtf,
+    timings: result.timings,
+  };
+}
+
+function segmentsJson(result: TranscriptionResult): object[] {
+  return result.segments.map((s) => ({
       id: s.id,
       seek: 0,
       start: s.start,
@@ -39,10 +52,7 @@ export function toVerboseJson(result: TranscriptionResult, task = 'transcribe'):
       avg_logprob: s.avgLogprob,
       compression_ratio: s.compressionRatio,
       no_speech_prob: s.noSpeechProb,
-    })),
-    rtf: result.rtf,
-    timings: result.timings,
-  };
+    }));
 }
 
 export function render(result: TranscriptionResult, format: Format): string {

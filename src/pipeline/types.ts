@@ -30,11 +30,19 @@ export interface TranscribeOptions {
   beamSize?: number;
   conditionOnPreviousText?: boolean;
   withTimestamps?: boolean;
+  /** Time every word from the alignment heads' cross-attention (OpenAI's word_timestamps). */
+  wordTimestamps?: boolean;
   /** Skip non-speech with Silero VAD before decoding (default true): no text hallucinated on silence. */
   vadFilter?: boolean;
   maxAudioSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+}
+
+export interface Word {
+  word: string;
+  start: number;
+  end: number;
 }
 
 export interface Segment {
@@ -47,6 +55,8 @@ export interface Segment {
   noSpeechProb: number;
   compressionRatio: number;
   temperature: number;
+  /** With `wordTimestamps`: the segment's words, timed. */
+  words?: Word[];
 }
 
 export interface Timings {

@@ -3,7 +3,7 @@ import { decodeAudio, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
 import { AudioDecodeError } from '../errors.js';
 import { CHUNK_FRAMES, HOP_LENGTH, LogMelExtractor, sliceWindow, TAIL_PADDING } from '../features/log-mel.js';
 import { readWhisperConfig } from '../model/config.js';
-import { openWhisperOnnx, type WhisperOnnx } from '../model/layouts.js';
+import { openWhisperOnnx, type EncodedAudio, type WhisperOnnx } from '../model/layouts.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { resolveRuntime, type RuntimeChoice } from '../model/runtime.js';
 import { DEFAULT_FALLBACK, compressionRatio, isNoSpeech, needsFallback } from '../decode/fallback.js';
@@ -11,28 +11,31 @@ import { beamDecodeBatch } from '../decode/beam.js';
 import { detectLanguage } from '../decode/language.js';
 import { decodeBatch, promptTokens, type DecodedSequence, type DecodeTimings } from '../decode/greedy.js';
 import { suppressedTokens, type FilterContext } from '../decode/logit-filters.js';
-import { splitSegments } from '../decode/segments.js';
+import { keptSegments, MIN_FOLLOW_UP_FRAMES, splitSegments, type WindowSegment } from '../decode/segments.js';
+import { alignWords, assignWords, type TimedSegment, type WordTiming } from '../decode/word-timing.js';
 import { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
 import { WindowScheduler } from './scheduler.js';
 import { DEFAULT_VAD, mergeRegions, SileroVad, SpeechTimeline, type Region, type VadOptions } from './vad.js';
-import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
+import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions, Word } from './types.js';
 
 /** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
 const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
 const CHUNK_SECONDS = 30;
-/** Less audio than this left in a chunk is the VAD's padding after speech, not worth another window. */
-const MIN_FOLLOW_UP_SAMPLES = SAMPLE_RATE / 2;
 
 /** One 30 s window for the batch scheduler. */
 interface WindowInput {
   features: Float32Array;
+  /** Mel frames of audio in the window (the rest is padding). */
+  contentFrames: number;
   prompt: number[];
   sot: number[];
-  options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize'>;
+  options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize' | 'wordTimestamps'>;
 }
 
 interface WindowOutput {
   result: DecodedSequence;
+  /** Word timings of the window's kept segments, when asked for. */
+  words?: WordTiming[];
   batch: number;
   batchTimings: Pick<Timings, 'encode' | 'generate'>;
 }
@@ -179,7 +182,7 @@ export class WhisperInference {
   }
 
   /** Decode one batch of windows, retrying each row at higher temperatures where it fails. */
-  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize'>, timings: Timings): Promise<DecodedSequence[]> {
+  private async decodeWithFallback(loaded: Loaded, windows: Float32Array, prompts: number[][], sot: number[], options: Pick<TranscribeOptions, 'temperature' | 'withTimestamps' | 'beamSize'>, timings: Timings): Promise<{ results: DecodedSequence[]; audio: EncodedAudio }> {
     const { model, tokenizer } = loaded;
     const withTimestamps = options.withTimestamps ?? true;
     const filters = this.filterContext(loaded, withTimestamps);
@@ -209,7 +212,20 @@ export class WhisperInference {
       pending = retry;
     }
     timings.generate += gen.ms;
-    return results;
+    return { results, audio };
+  }
+
+  /** Word timings for the text of `segments`, from row `row` of an encoded batch. */
+  private async alignRow(loaded: Loaded, audio: EncodedAudio, row: number, sot: number[], segments: WindowSegment[], contentFrames: number, timings: Timings): Promise<WordTiming[]> {
+    const { model, tokenizer } = loaded;
+    if (!model.supportsAlignment) {
+      throw new AudioDecodeError('invalid_option', `word timestamps need the cross-attention of the alignment heads, which this model's ${model.layout} decoder does not expose; use a model converted by tools/convert_ct2.py (native layout)`);
+    }
+    const t = performance.now();
+    const text = segments.flatMap((s) => s.tokens).filter((token) => token < tokenizer.eot);
+    const words = await alignWords(model, tokenizer, audio.batch === 1 ? audio : model.selectRows(audio, [row]), sot, text, contentFrames);
+    timings.generate += performance.now() - t;
+    return words;
   }
 
   private sotFor(loaded: Loaded, language: string, options: TranscribeOptions): number[] {
@@ -218,10 +234,11 @@ export class WhisperInference {
     return [...tokenizer.sotSequence(language, options.task ?? 'transcribe'), ...(withTimestamps ? [] : [tokenizer.noTimestamps])];
   }
 
-  private segment(loaded: Loaded, id: number, tokens: number[], start: number, end: number, result: DecodedSequence): Segment | null {
+  private segment(loaded: Loaded, id: number, tokens: number[], start: number, end: number, result: DecodedSequence, words?: Word[]): Segment | null {
     const text = loaded.tokenizer.decodeText(tokens);
     if (text.trim() === '') return null;
     return {
+      ...(words ? { words } : {}),
       id,
       start: round(start),
       end: round(end),
@@ -245,9 +262,10 @@ export class WhisperInference {
     const { tokenizer, mel, model } = loaded;
     const sot = this.sotFor(loaded, language, options);
     const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
-    const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps, beamSize: options.beamSize };
+    const decodeOptions = { temperature: options.temperature, withTimestamps: options.withTimestamps, beamSize: options.beamSize, wordTimestamps: options.wordTimestamps };
     const key = `${prompt.join(',')}|${decodeOptions.temperature ?? 0}|${decodeOptions.withTimestamps ?? true}|${decodeOptions.beamSize ?? 1}`;
     const segments: Segment[] = [];
+    const speechEnd = new Map<Region, number>(); // per chunk, for the word-timing pause rule
     const seenBatches = new Set<number>();
     let pending: Region[] = chunks;
     while (pending.length > 0) {
@@ -255,7 +273,7 @@ export class WhisperInference {
       const contentFrames = pending.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
       const jobs = pending.map((span, i) => {
         const spectrogram = mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING);
-        return { key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), prompt, sot, options: decodeOptions } };
+        return { key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } };
       });
       timings.features += performance.now() - t;
       const outputs = await this.scheduler.submit(jobs, options.signal);
@@ -266,17 +284,27 @@ export class WhisperInference {
         timings.generate += o.batchTimings.generate;
       }
       const next: Region[] = [];
-      outputs.forEach(({ result }, i) => {
+      outputs.forEach(({ result, words }, i) => {
         if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
         const span = pending[i];
         const offset = span.start / SAMPLE_RATE;
         const spanEnd = span.end / SAMPLE_RATE;
         const split = splitSegments(result.tokens, tokenizer, contentFrames[i]);
-        const resume = span.start + split.consumedFrames * HOP_LENGTH;
-        const goesAgain = split.consumedFrames > 0 && span.end - resume >= MIN_FOLLOW_UP_SAMPLES;
-        if (goesAgain) next.push({ start: resume, end: span.end });
-        for (const s of split.tail && !goesAgain ? [...split.segments, split.tail] : split.segments) {
-          const seg = this.segment(loaded, 0, s.tokens, offset + s.start, Math.min(offset + s.end, spanEnd), result);
+        const { segments: kept, seeksOn } = keptSegments(split, contentFrames[i]);
+        const chunk = chunks.find((c) => c.start <= span.start && span.start < c.end)!;
+        const timed: TimedSegment[] = kept.map((k) => ({ ...k }));
+        if (words) speechEnd.set(chunk, offset + assignWords(timed, words, tokenizer.eot, (speechEnd.get(chunk) ?? chunk.start / SAMPLE_RATE) - offset));
+        if (seeksOn) {
+          // resume after the last timed word when there is one, as the sequential seek does
+          const lastWordEnd = timed.flatMap((k) => k.words ?? []).at(-1)?.end;
+          const byWords = lastWordEnd && lastWordEnd > 0 ? Math.round(lastWordEnd * 100) : split.consumedFrames;
+          // never past the text that was left for the next round
+          const resumeFrames = Math.max(1, Math.min(byWords, contentFrames[i] - MIN_FOLLOW_UP_FRAMES));
+          next.push({ start: span.start + resumeFrames * HOP_LENGTH, end: span.end });
+        }
+        for (const k of timed) {
+          const shifted = k.words?.map((w) => ({ word: w.word, start: round(offset + w.start), end: round(Math.min(offset + w.end, spanEnd)) }));
+          const seg = this.segment(loaded, 0, k.tokens, offset + k.start, Math.min(offset + k.end, spanEnd), result, shifted);
           if (seg) segments.push(seg);
         }
       });
@@ -294,9 +322,15 @@ export class WhisperInference {
     const features = new Float32Array(inputs.length * size);
     inputs.forEach((w, i) => features.set(w.features, i * size));
     const batchTimings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
-    const results = await this.decodeWithFallback(loaded, features, inputs.map((w) => w.prompt), inputs[0].sot, inputs[0].options, batchTimings);
+    const { results, audio } = await this.decodeWithFallback(loaded, features, inputs.map((w) => w.prompt), inputs[0].sot, inputs[0].options, batchTimings);
+    const words: (WordTiming[] | undefined)[] = [];
+    for (const [i, input] of inputs.entries()) {
+      if (!input.options.wordTimestamps || isNoSpeech(results[i], DEFAULT_FALLBACK)) continue;
+      const { segments } = keptSegments(splitSegments(results[i].tokens, loaded.tokenizer, input.contentFrames), input.contentFrames);
+      words[i] = await this.alignRow(loaded, audio, i, input.sot, segments, input.contentFrames, batchTimings);
+    }
     const batch = this.batches++;
-    return results.map((result) => ({ result, batch, batchTimings }));
+    return results.map((result, i) => ({ result, words: words[i], batch, batchTimings }));
   }
 
   private async sequential(loaded: Loaded, samples: Float32Array, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
@@ -311,23 +345,35 @@ export class WhisperInference {
     const segments: Segment[] = [];
     let previous = options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [];
     const condition = options.conditionOnPreviousText ?? true;
+    let lastSpeechEnd = 0;
     let seek = 0;
     while (seek < contentFrames) {
       options.signal?.throwIfAborted();
       const windowFrames = Math.min(CHUNK_FRAMES, contentFrames - seek);
       const offset = (seek * HOP_LENGTH) / SAMPLE_RATE;
       const prompt = promptTokens(tokenizer, previous, sot, model.config.maxTextPositions);
-      const [result] = await this.decodeWithFallback(loaded, sliceWindow(mel, seek, windowFrames), [prompt], sot, options, timings);
+      const { results: [result], audio } = await this.decodeWithFallback(loaded, sliceWindow(mel, seek, windowFrames), [prompt], sot, options, timings);
       if (isNoSpeech(result, DEFAULT_FALLBACK)) {
         seek += windowFrames;
         continue;
       }
       const split = splitSegments(result.tokens, tokenizer, windowFrames);
-      for (const s of split.segments) {
-        const seg = this.segment(loaded, segments.length, s.tokens, offset + s.start, Math.min(offset + s.end, totalSeconds), result);
+      const timed: TimedSegment[] = split.segments.map((k) => ({ ...k }));
+      let lastWordEnd: number | undefined;
+      if (options.wordTimestamps) {
+        const words = await this.alignRow(loaded, audio, 0, sot, split.segments, windowFrames, timings);
+        lastSpeechEnd = offset + assignWords(timed, words, tokenizer.eot, lastSpeechEnd - offset);
+        lastWordEnd = timed.flatMap((k) => k.words ?? []).at(-1)?.end;
+      }
+      for (const k of timed) {
+        const shifted = k.words?.map((w) => ({ word: w.word, start: round(offset + w.start), end: round(Math.min(offset + w.end, totalSeconds)) }));
+        const seg = this.segment(loaded, segments.length, k.tokens, offset + k.start, Math.min(offset + k.end, totalSeconds), result, shifted);
         if (seg) segments.push(seg);
       }
-      seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
+      const partial = split.consumedFrames > 0 && split.consumedFrames < windowFrames;
+      // with word timings, resume right after the last word rather than at its segment's timestamp (as OpenAI)
+      if (partial && lastWordEnd !== undefined && lastWordEnd > 0) seek += Math.round(lastWordEnd * 100);
+      else seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
       // Only the complete segments condition the next window: the unfinished tail is decoded again
       // there, and seeing it in the prompt makes the model skip it (OpenAI and faster-whisper do the
       // same). Text that made the model fall back to sampling is dropped so its errors don't feed forward.

@@ -62,6 +62,29 @@ export class WhisperTokenizer {
     return this.tokenizer.decode(tokens.filter((t) => t < this.eot));
   }
 
+  /**
+   * Tokens grouped into pieces that decode to whole characters: a character of several UTF-8
+   * bytes can span tokens (OpenAI's split_tokens_on_unicode). Special tokens keep their text.
+   */
+  splitOnUnicode(tokens: number[]): { text: string; tokens: number[] }[] {
+    const decode = (ids: number[]): string => this.tokenizer.decode(ids, { skip_special_tokens: false });
+    const full = decode(tokens);
+    const pieces: { text: string; tokens: number[] }[] = [];
+    let current: number[] = [];
+    let offset = 0;
+    for (const token of tokens) {
+      current.push(token);
+      const text = decode(current);
+      const broken = text.indexOf('\ufffd');
+      if (broken < 0 || full[offset + broken] === '\ufffd') {
+        pieces.push({ text, tokens: current });
+        current = [];
+        offset += text.length;
+      }
+    }
+    return pieces;
+  }
+
   isTimestamp(token: number): boolean {
     return token >= this.timestampBegin;
   }
