@@ -6,8 +6,11 @@ import { cacheDir, sharedDir } from '../src/env.js';
 
 export interface Workload {
   name: string;
-  path: string;
+  files: string[];
+  /** The files' reference transcripts joined by a space. */
   reference: string;
+  /** Submitted all at once (a throughput case), not one after another. */
+  concurrent?: boolean;
 }
 
 const audio = (p: string): string => join(sharedDir(), 'audio', p);
@@ -23,9 +26,16 @@ export function tenMinuteClip(): Workload {
     const filter = '[0:a]aresample=16000,aformat=channel_layouts=mono[a0];[1:a]aresample=16000,aformat=channel_layouts=mono[a1];[2:a]aresample=16000,aformat=channel_layouts=mono[a2];[a0][a1][a2]concat=n=3:v=0:a=1[out]';
     execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', filter, '-map', '[out]', path]);
   }
-  return { name: 'longform-10min', path, reference: [text('hifitts/longform.txt'), text('hifitts/longform.txt'), text('gettysburg.txt')].join(' ') };
+  return { name: 'longform-10min', files: [path], reference: [text('hifitts/longform.txt'), text('hifitts/longform.txt'), text('gettysburg.txt')].join(' ') };
 }
 
 export function sharedClip(name: string, file: string, ref: string): Workload {
-  return { name, path: audio(file), reference: text(ref) };
+  return { name, files: [audio(file)], reference: text(ref) };
+}
+
+/** `count` short human clips (1.5-10 s each) from hifitts/manifest.json, submitted concurrently. */
+export function concurrentShortClips(count: number): Workload {
+  const manifest = JSON.parse(readFileSync(audio('hifitts/manifest.json'), 'utf8')) as { audio: string; text: string }[];
+  const picked = manifest.slice(0, count);
+  return { name: `${count}-concurrent-short`, files: picked.map((c) => audio(join('hifitts', c.audio))), reference: picked.map((c) => c.text).join(' '), concurrent: true };
 }

@@ -7,20 +7,16 @@ import { join } from 'node:path';
 import { projectRoot } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { sharedClip, tenMinuteClip } from './clips.js';
+import type { WorkerOutput, WorkerSpec } from './protocol.js';
 
 const THREADS = process.env.BENCH_THREADS ?? '2';
 const workloads = [sharedClip('gettysburg', 'gettysburg.wav', 'gettysburg.txt'), tenMinuteClip()];
 const configs = [{ mode: 'sequential' }, ...[1, 4, 8, 16].map((b) => ({ mode: 'batched', batchSize: b }))] as { mode: string; batchSize?: number }[];
 
-interface Out {
-  peakRssMb: number;
-  results: { clip: string; audioSeconds: number; walls: number[]; text: string }[];
-}
-
-function worker(config: { mode: string; batchSize?: number }): Promise<Out> {
+function worker(config: { mode: string; batchSize?: number }): Promise<WorkerOutput> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, BENCH_BATCHED: config.mode === 'batched' ? '1' : '0', ...(config.batchSize ? { BENCH_BATCH_SIZE: String(config.batchSize) } : {}) };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/worker-audiodecode.ts', 'int8', THREADS, '1', ...workloads.map((w) => w.path)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const spec: WorkerSpec = { computeType: 'int8', threads: Number(THREADS), runs: 1, beam: 1, batched: config.mode === 'batched', batchSize: config.batchSize, workloads: workloads.map((w) => ({ name: w.name, files: w.files })) };
+    const child = spawn(process.execPath, [join(projectRoot, '.bench-build', 'bench', 'worker-audiodecode.js'), JSON.stringify(spec)], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`worker exited ${code}`))));

@@ -1,32 +1,43 @@
-// One benchmark process: load once (cold start), warm up, then time each clip `runs` times.
-// argv: computeType threads runs clip...   stdout: one JSON line
+// One AudioDecode benchmark process: load (cold start), then per workload one warm-up run and
+// `runs` timed runs. argv[2]: a WorkerSpec as JSON. stdout: one WorkerOutput JSON line.
 import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
+import type { WorkerOutput, WorkerResult, WorkerSpec } from './protocol.js';
 
-const [computeType, threads, runs, ...clips] = process.argv.slice(2);
-const batchSize = process.env.BENCH_BATCH_SIZE ? Number(process.env.BENCH_BATCH_SIZE) : undefined;
-const beamSize = Number(process.env.BENCH_BEAM ?? 1);
+const spec = JSON.parse(process.argv[2]) as WorkerSpec;
 const whisper = new WhisperInference({
   device: 'cpu',
-  computeType: computeType as 'int8',
-  threads: Number(threads),
-  useBatchedInference: process.env.BENCH_BATCHED === '1',
-  batchSize,
+  computeType: spec.computeType,
+  threads: spec.threads,
+  useBatchedInference: spec.batched ?? false,
+  batchSize: spec.batchSize,
   log: () => undefined,
 });
 await whisper.load();
-const readyAt = Date.now() / 1000; // the parent measures cold start from its spawn time
-const results = [];
-for (const clip of clips) {
-  await decodeAudio(clip); // page the file in; decoding is timed below as part of each run
-  const warm = await whisper.transcribeFile(clip, { beamSize });
+const readyAt = Date.now() / 1000;
+// Like the peers' runs: no VAD gate in front of sequential decoding (faster-whisper's vad_filter=False);
+// batched mode is VAD-chunked by design.
+const options = { beamSize: spec.beam, vadFilter: spec.batched ? true : false };
+
+async function run(files: string[], concurrent: boolean): Promise<{ text: string; audioSeconds: number }> {
+  const results = concurrent
+    ? await Promise.all(files.map((f) => whisper.transcribeFile(f, options)))
+    : await files.reduce(async (done, f) => [...(await done), await whisper.transcribeFile(f, options)], Promise.resolve([] as Awaited<ReturnType<typeof whisper.transcribeFile>>[]));
+  return { text: results.map((r) => r.text).join(' '), audioSeconds: results.reduce((s, r) => s + r.duration, 0) };
+}
+
+const results: WorkerResult[] = [];
+for (const w of spec.workloads) {
+  for (const f of w.files) await decodeAudio(f); // page the files in; decoding is timed below as part of each run
+  const warm = await run(w.files, w.concurrent ?? false);
   const walls: number[] = [];
-  for (let i = 0; i < Number(runs); i++) {
+  for (let i = 0; i < spec.runs; i++) {
     const started = performance.now();
-    await whisper.transcribeFile(clip, { beamSize });
+    await run(w.files, w.concurrent ?? false);
     walls.push((performance.now() - started) / 1000);
   }
-  results.push({ clip, audioSeconds: warm.duration, walls, text: warm.text });
+  results.push({ name: w.name, audioSeconds: warm.audioSeconds, walls, text: warm.text });
 }
-process.stdout.write(JSON.stringify({ readyAt, peakRssMb: process.resourceUsage().maxRSS / 1024, results }) + '\n');
+const output: WorkerOutput = { readyAt, peakRssMb: process.resourceUsage().maxRSS / 1024, results };
+process.stdout.write(JSON.stringify(output) + '\n');
 await whisper.close();

@@ -1,5 +1,6 @@
 """The faster-whisper peer, measured the same way as bench/worker-audiodecode.ts.
-argv: ct2_dir compute_type threads runs clip...   stdout: one JSON line"""
+argv[1]: ct2_dir; argv[2]: a WorkerSpec as JSON (bench/protocol.ts). stdout: one JSON line.
+Concurrent workloads run one file after another: one WhisperModel serves one call at a time."""
 import json
 import resource
 import sys
@@ -7,23 +8,29 @@ import time
 
 from faster_whisper import WhisperModel  # noqa: E402
 
-ct2_dir, compute_type, threads, runs, *clips = sys.argv[1:]
-model = WhisperModel(ct2_dir, device="cpu", compute_type=compute_type, cpu_threads=int(threads))
+ct2_dir, spec_json = sys.argv[1:3]
+spec = json.loads(spec_json)
+model = WhisperModel(ct2_dir, device="cpu", compute_type=spec["computeType"], cpu_threads=int(spec["threads"]))
 
 
-def transcribe(clip: str):
-    segments, info = model.transcribe(clip, beam_size=1, temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], vad_filter=False)
+def transcribe(path: str):
+    segments, info = model.transcribe(path, beam_size=int(spec["beam"]), temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], vad_filter=False)
     return "".join(s.text for s in segments).strip(), info.duration
+
+
+def run(files):
+    parts = [transcribe(f) for f in files]
+    return " ".join(t for t, _ in parts), sum(d for _, d in parts)
 
 
 ready_at = time.time()  # the parent measures cold start from its spawn time
 results = []
-for clip in clips:
-    text, duration = transcribe(clip)
+for workload in spec["workloads"]:
+    text, duration = run(workload["files"])
     walls = []
-    for _ in range(int(runs)):
+    for _ in range(int(spec["runs"])):
         t = time.perf_counter()
-        transcribe(clip)
+        run(workload["files"])
         walls.append(time.perf_counter() - t)
-    results.append({"clip": clip, "audioSeconds": duration, "walls": walls, "text": text})
+    results.append({"name": workload["name"], "audioSeconds": duration, "walls": walls, "text": text})
 print(json.dumps({"readyAt": ready_at, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "results": results}))

@@ -17,12 +17,6 @@ function melToHz(mel: number): number {
   return mel >= minLogMel ? minLogHz * Math.exp(logStep * (mel - minLogMel)) : fSp * mel;
 }
 
-/** A sparse filterbank: each mel band covers fft bins [start, start + weights.length). */
-export interface MelBand {
-  start: number;
-  weights: Float64Array;
-}
-
 /** Dense [nMels x (nFft/2+1)] weights, row-major. */
 export function melFilterbank(nMels: number, nFft = 400, sampleRate = 16000): Float64Array {
   const nBins = nFft / 2 + 1;
@@ -41,18 +35,4 @@ export function melFilterbank(nMels: number, nFft = 400, sampleRate = 16000): Fl
     }
   }
   return out;
-}
-
-export function sparseBands(dense: Float64Array, nMels: number): MelBand[] {
-  const nBins = dense.length / nMels;
-  const bands: MelBand[] = [];
-  for (let m = 0; m < nMels; m++) {
-    const row = dense.subarray(m * nBins, (m + 1) * nBins);
-    let start = row.findIndex((w) => w > 0);
-    if (start < 0) start = 0;
-    let end = nBins;
-    while (end > start && row[end - 1] <= 0) end--;
-    bands.push({ start, weights: row.slice(start, Math.max(end, start)) });
-  }
-  return bands;
 }

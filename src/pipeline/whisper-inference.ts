@@ -79,8 +79,8 @@ export class WhisperInference {
     this.runtime = runtime;
     const modelDir = resolveModelDir(this.options.model);
     const config = readWhisperConfig(modelDir);
-    const [model, vad] = await Promise.all([openWhisperOnnx(modelDir, config, runtime, this.options.layout), SileroVad.load()]);
-    return { vad, model, tokenizer: new WhisperTokenizer(modelDir, config), mel: new LogMelExtractor(config.nMels), runtime, modelDir };
+    const [model, vad, mel] = await Promise.all([openWhisperOnnx(modelDir, config, runtime, this.options.layout), SileroVad.load(), LogMelExtractor.create(config.nMels, runtime.threads)]);
+    return { vad, model, tokenizer: new WhisperTokenizer(modelDir, config), mel, runtime, modelDir };
   }
 
   /** Run the encoder and one decoder step once, so the first request does not pay for warm-up. */
@@ -151,7 +151,7 @@ export class WhisperInference {
     const { mel, model, tokenizer } = loaded;
     const t = performance.now();
     const first = samples.subarray(0, Math.min(samples.length, CHUNK_FRAMES * HOP_LENGTH));
-    const window = sliceWindow(mel.compute(first, TAIL_PADDING), 0, Math.floor(first.length / HOP_LENGTH));
+    const window = sliceWindow(await mel.compute(first, TAIL_PADDING), 0, Math.floor(first.length / HOP_LENGTH));
     const [guess] = await detectLanguage(model, tokenizer, await model.encode(window, 1, CHUNK_FRAMES));
     timings.encode += performance.now() - t;
     return guess.language;
@@ -271,10 +271,11 @@ export class WhisperInference {
     while (pending.length > 0) {
       const t = performance.now();
       const contentFrames = pending.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
-      const jobs = pending.map((span, i) => {
-        const spectrogram = mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING);
-        return { key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } };
-      });
+      const jobs = [];
+      for (const [i, span] of pending.entries()) {
+        const spectrogram = await mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING);
+        jobs.push({ key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } });
+      }
       timings.features += performance.now() - t;
       const outputs = await this.scheduler.submit(jobs, options.signal);
       for (const o of outputs) {
@@ -337,7 +338,7 @@ export class WhisperInference {
     const { tokenizer, model } = loaded;
     const sampleCount = samples.length;
     const t = performance.now();
-    const mel = loaded.mel.compute(samples, TAIL_PADDING);
+    const mel = await loaded.mel.compute(samples, TAIL_PADDING);
     timings.features += performance.now() - t;
     const sot = this.sotFor(loaded, language, options);
     const contentFrames = Math.floor(sampleCount / HOP_LENGTH);
@@ -386,7 +387,7 @@ export class WhisperInference {
   async close(): Promise<void> {
     if (this.loading) {
       const loaded = await this.loading;
-      await Promise.all([loaded.model.release(), loaded.vad.release()]);
+      await Promise.all([loaded.model.release(), loaded.vad.release(), loaded.mel.release()]);
     }
     this.loading = undefined;
   }

@@ -1,0 +1,34 @@
+// The benchmark's chart: RTF per workload and engine, as SVG, by vega-lite rendered headless (no
+// browser or canvas needed for SVG).
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+interface PlotRow {
+  engine: string;
+  workload: string;
+  computeType: string;
+  beam: number;
+  rtf: number;
+}
+
+export async function rtfChartSvg(rows: PlotRow[]): Promise<string> {
+  const values = rows.map((r) => ({ ...r, setting: `${r.computeType}, beam ${r.beam}` }));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Real-time factor (audio s / wall s, higher is faster), tiny.en on CPU',
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      row: { field: 'setting', type: 'nominal', title: null },
+      x: { field: 'workload', type: 'nominal', title: null, sort: null },
+      xOffset: { field: 'engine', type: 'nominal' },
+      y: { field: 'rtf', type: 'quantitative', title: 'RTF' },
+      color: { field: 'engine', type: 'nominal' },
+      tooltip: [{ field: 'rtf' }],
+    },
+    width: 520,
+    height: 160,
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}

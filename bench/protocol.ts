@@ -1,0 +1,30 @@
+// What the bench parent asks a worker process for, and what the worker answers (one JSON line).
+// Workers exist per engine: worker-audiodecode.ts, worker-transformers.ts, worker_faster_whisper.py.
+
+export interface WorkerSpec {
+  computeType: 'int8' | 'float32';
+  threads: number;
+  /** Timed runs per workload, after one warm-up run of it. */
+  runs: number;
+  beam: number;
+  /** AudioDecode only: batched inference (VAD chunks through the window scheduler). */
+  batched?: boolean;
+  batchSize?: number;
+  /** Each workload is transcribed on its own; `concurrent` ones submit all their files at once. */
+  workloads: { name: string; files: string[]; concurrent?: boolean }[];
+}
+
+export interface WorkerResult {
+  name: string;
+  audioSeconds: number;
+  walls: number[];
+  /** The files' transcripts, in order, joined by a space. */
+  text: string;
+}
+
+export interface WorkerOutput {
+  /** Unix seconds when the model was ready (the parent measures cold start from its spawn). */
+  readyAt: number;
+  peakRssMb: number;
+  results: WorkerResult[];
+}
