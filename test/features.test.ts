@@ -29,6 +29,19 @@ describe('log-mel features', () => {
     expect(maxAbsDiff(window, reference)).toBeLessThan(1e-3);
   });
 
+  it('window() gives exactly the slice of the whole-input features, holding only one window', async () => {
+    const audio = await decodeAudio(audioPath('gettysburg.wav'));
+    const extractor = await LogMelExtractor.create(80);
+    const whole = await extractor.compute(audio, 160);
+    const max = await extractor.maxLogEnergy(audio, 160);
+    const content = Math.floor(audio.length / 160);
+    for (const [start, count] of [[0, 3000], [2424, 3000], [content - 1100, 1100]]) {
+      const window = await extractor.window(audio, 160, start, count, max);
+      expect(maxAbsDiff(window, sliceWindow(whole, start, count))).toBe(0);
+    }
+    await extractor.release();
+  });
+
   it('zero-pads a short window after its content frames', async () => {
     const audio = await decodeAudio(audioPath('jfk.wav'));
     const extractor = await LogMelExtractor.create(80);

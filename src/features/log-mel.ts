@@ -64,9 +64,47 @@ export class LogMelExtractor {
    * per hop, the final (partial) STFT frame dropped. The clamp uses the maximum over all frames.
    */
   async compute(samples: Float32Array, padSamples = CHUNK_SAMPLES): Promise<LogMel> {
-    const total = samples.length + padSamples;
-    const frames = Math.floor(total / HOP_LENGTH);
+    const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const data = new Float32Array(this.nMels * frames);
+    const max = await this.logEnergies(samples, padSamples, 0, frames, data, frames);
+    scale(data, max);
+    return { data, nMels: this.nMels, frames };
+  }
+
+  /** The maximum log10 energy over all frames: what `window` clamps against (one pass, nothing kept). */
+  async maxLogEnergy(samples: Float32Array, padSamples: number): Promise<number> {
+    const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
+    const scratch = new Float32Array(this.nMels * BLOCK_FRAMES);
+    let max = -Infinity;
+    for (let first = 0; first < frames; first += BLOCK_FRAMES) {
+      const count = Math.min(BLOCK_FRAMES, frames - first);
+      max = Math.max(max, await this.logEnergies(samples, padSamples, first, count, scratch, count));
+    }
+    return max;
+  }
+
+  /**
+   * One model input window: `count` frames from `start`, zero-padded to `frames` after the content,
+   * clamped against `max` (from maxLogEnergy). Equal to sliceWindow(compute(...)) without ever
+   * holding more than the window: long audio keeps one window of features in memory, not all.
+   */
+  async window(samples: Float32Array, padSamples: number, start: number, count: number, max: number, frames = CHUNK_FRAMES): Promise<Float32Array> {
+    const out = new Float32Array(this.nMels * frames);
+    const total = Math.floor((samples.length + padSamples) / HOP_LENGTH);
+    count = Math.max(0, Math.min(count, frames, total - start));
+    const content = new Float32Array(this.nMels * count);
+    await this.logEnergies(samples, padSamples, start, count, content, count);
+    scale(content, max);
+    for (let m = 0; m < this.nMels; m++) out.set(content.subarray(m * count, (m + 1) * count), m * frames);
+    return out;
+  }
+
+  /**
+   * log10 mel energies of frames [first, first + count) into `out` ([nMels x stride], starting at
+   * column 0), unscaled; returns their maximum.
+   */
+  private async logEnergies(samples: Float32Array, padSamples: number, first: number, count: number, out: Float32Array, stride: number): Promise<number> {
+    const total = samples.length + padSamples;
     const half = N_FFT / 2;
     const at = (i: number): number => {
       // centered STFT: reflect around both ends of the padded signal
@@ -75,36 +113,38 @@ export class LogMelExtractor {
       return i < samples.length ? samples[i] : 0;
     };
     // frames that lie wholly in the zero padding are log10(1e-10): no transform needed for them
-    const audible = Math.min(frames, Math.ceil((samples.length + half) / HOP_LENGTH) + 1);
-    data.fill(-10);
-    let max = audible < frames ? -10 : -Infinity;
-    const block = new Float32Array(Math.min(BLOCK_FRAMES, Math.max(audible, 1)) * N_FFT);
-    for (let first = 0; first < audible; first += BLOCK_FRAMES) {
-      const count = Math.min(BLOCK_FRAMES, audible - first);
-      for (let t = 0; t < count; t++) {
-        const origin = (first + t) * HOP_LENGTH - half;
+    const audibleEnd = Math.min(first + count, Math.ceil((samples.length + half) / HOP_LENGTH) + 1);
+    let max = audibleEnd < first + count ? -10 : -Infinity;
+    for (let m = 0; m < this.nMels; m++) out.fill(-10, m * stride, m * stride + count);
+    for (let from = first; from < audibleEnd; from += BLOCK_FRAMES) {
+      const n = Math.min(BLOCK_FRAMES, audibleEnd - from);
+      const block = new Float32Array(n * N_FFT);
+      for (let t = 0; t < n; t++) {
+        const origin = (from + t) * HOP_LENGTH - half;
         const row = block.subarray(t * N_FFT, (t + 1) * N_FFT);
         if (origin >= 0 && origin + N_FFT <= samples.length) row.set(samples.subarray(origin, origin + N_FFT));
         else for (let i = 0; i < N_FFT; i++) row[i] = at(origin + i);
       }
-      const input = new ort.Tensor('float32', block.subarray(0, count * N_FFT), [count, N_FFT]);
-      const out = await this.session.run({ frames: input, basis: this.basis, mel: this.mel });
-      const logMel = out.log10_mel.data as Float32Array; // [nMels x count]
+      const result = await this.session.run({ frames: new ort.Tensor('float32', block, [n, N_FFT]), basis: this.basis, mel: this.mel });
+      const logMel = result.log10_mel.data as Float32Array; // [nMels x n]
       for (let m = 0; m < this.nMels; m++) {
-        const src = logMel.subarray(m * count, (m + 1) * count);
-        data.set(src, m * frames + first);
-        for (let t = 0; t < count; t++) if (src[t] > max) max = src[t];
+        const src = logMel.subarray(m * n, (m + 1) * n);
+        out.set(src, m * stride + (from - first));
+        for (let t = 0; t < n; t++) if (src[t] > max) max = src[t];
       }
-      out.log10_mel.dispose?.();
     }
-    const floor = max - 8;
-    for (let i = 0; i < data.length; i++) data[i] = (Math.max(data[i], floor) + 4) / 4;
-    return { data, nMels: this.nMels, frames };
+    return max;
   }
 
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** Whisper's dynamic range and scaling, in place: clamp to (max - 8), then (x + 4) / 4. */
+function scale(data: Float32Array, max: number): void {
+  const floor = max - 8;
+  for (let i = 0; i < data.length; i++) data[i] = (Math.max(data[i], floor) + 4) / 4;
 }
 
 /**

@@ -338,7 +338,8 @@ export class WhisperInference {
     const { tokenizer, model } = loaded;
     const sampleCount = samples.length;
     const t = performance.now();
-    const mel = await loaded.mel.compute(samples, TAIL_PADDING);
+    // features one window at a time (memory stays flat with length), clamped to the whole input's maximum as Whisper does
+    const maxEnergy = await loaded.mel.maxLogEnergy(samples, TAIL_PADDING);
     timings.features += performance.now() - t;
     const sot = this.sotFor(loaded, language, options);
     const contentFrames = Math.floor(sampleCount / HOP_LENGTH);
@@ -353,7 +354,10 @@ export class WhisperInference {
       const windowFrames = Math.min(CHUNK_FRAMES, contentFrames - seek);
       const offset = (seek * HOP_LENGTH) / SAMPLE_RATE;
       const prompt = promptTokens(tokenizer, previous, sot, model.config.maxTextPositions);
-      const { results: [result], audio } = await this.decodeWithFallback(loaded, sliceWindow(mel, seek, windowFrames), [prompt], sot, options, timings);
+      const f = performance.now();
+      const features = await loaded.mel.window(samples, TAIL_PADDING, seek, windowFrames, maxEnergy);
+      timings.features += performance.now() - f;
+      const { results: [result], audio } = await this.decodeWithFallback(loaded, features, [prompt], sot, options, timings);
       if (isNoSpeech(result, DEFAULT_FALLBACK)) {
         seek += windowFrames;
         continue;
