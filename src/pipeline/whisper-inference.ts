@@ -234,14 +234,17 @@ export class WhisperInference {
     return [...tokenizer.sotSequence(language, options.task ?? 'transcribe'), ...(withTimestamps ? [] : [tokenizer.noTimestamps])];
   }
 
-  private segment(loaded: Loaded, id: number, tokens: number[], start: number, end: number, result: DecodedSequence, words?: Word[]): Segment | null {
+  /** A window's segment (window-relative times, words included) on the input's clock: shifted by `offset`, ending by `limit`. */
+  private segment(loaded: Loaded, id: number, window: TimedSegment, offset: number, limit: number, result: DecodedSequence): Segment | null {
+    const tokens = window.tokens;
     const text = loaded.tokenizer.decodeText(tokens);
     if (text.trim() === '') return null;
+    const words: Word[] | undefined = window.words?.map((w) => ({ word: w.word, start: round(offset + w.start), end: round(Math.min(offset + w.end, limit)) }));
     return {
       ...(words ? { words } : {}),
       id,
-      start: round(start),
-      end: round(end),
+      start: round(offset + window.start),
+      end: round(Math.min(offset + window.end, limit)),
       text,
       tokens,
       avgLogprob: result.avgLogprob,
@@ -297,15 +300,14 @@ export class WhisperInference {
         if (words) speechEnd.set(chunk, offset + assignWords(timed, words, tokenizer.eot, (speechEnd.get(chunk) ?? chunk.start / SAMPLE_RATE) - offset));
         if (seeksOn) {
           // resume after the last timed word when there is one, as the sequential seek does
-          const lastWordEnd = timed.flatMap((k) => k.words ?? []).at(-1)?.end;
-          const byWords = lastWordEnd && lastWordEnd > 0 ? Math.round(lastWordEnd * 100) : split.consumedFrames;
+          const wordEnd = lastWordEnd(timed);
+          const byWords = wordEnd !== undefined && wordEnd > 0 ? Math.round(wordEnd * 100) : split.consumedFrames;
           // never past the text that was left for the next round
           const resumeFrames = Math.max(1, Math.min(byWords, contentFrames[i] - MIN_FOLLOW_UP_FRAMES));
           next.push({ start: span.start + resumeFrames * HOP_LENGTH, end: span.end });
         }
         for (const k of timed) {
-          const shifted = k.words?.map((w) => ({ word: w.word, start: round(offset + w.start), end: round(Math.min(offset + w.end, spanEnd)) }));
-          const seg = this.segment(loaded, 0, k.tokens, offset + k.start, Math.min(offset + k.end, spanEnd), result, shifted);
+          const seg = this.segment(loaded, 0, k, offset, spanEnd, result);
           if (seg) segments.push(seg);
         }
       });
@@ -364,20 +366,19 @@ export class WhisperInference {
       }
       const split = splitSegments(result.tokens, tokenizer, windowFrames);
       const timed: TimedSegment[] = split.segments.map((k) => ({ ...k }));
-      let lastWordEnd: number | undefined;
+      let wordEnd: number | undefined;
       if (options.wordTimestamps) {
         const words = await this.alignRow(loaded, audio, 0, sot, split.segments, windowFrames, timings);
         lastSpeechEnd = offset + assignWords(timed, words, tokenizer.eot, lastSpeechEnd - offset);
-        lastWordEnd = timed.flatMap((k) => k.words ?? []).at(-1)?.end;
+        wordEnd = lastWordEnd(timed);
       }
       for (const k of timed) {
-        const shifted = k.words?.map((w) => ({ word: w.word, start: round(offset + w.start), end: round(Math.min(offset + w.end, totalSeconds)) }));
-        const seg = this.segment(loaded, segments.length, k.tokens, offset + k.start, Math.min(offset + k.end, totalSeconds), result, shifted);
+        const seg = this.segment(loaded, segments.length, k, offset, totalSeconds, result);
         if (seg) segments.push(seg);
       }
       const partial = split.consumedFrames > 0 && split.consumedFrames < windowFrames;
       // with word timings, resume right after the last word rather than at its segment's timestamp (as OpenAI)
-      if (partial && lastWordEnd !== undefined && lastWordEnd > 0) seek += Math.round(lastWordEnd * 100);
+      if (partial && wordEnd !== undefined && wordEnd > 0) seek += Math.round(wordEnd * 100);
       else seek += split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
       // Only the complete segments condition the next window: the unfinished tail is decoded again
       // there, and seeing it in the prompt makes the model skip it (OpenAI and faster-whisper do the
@@ -404,6 +405,11 @@ export class WhisperInference {
  */
 function defaultBatchSize(runtime: RuntimeChoice): number {
   return runtime.device === 'cuda' ? 24 : 1;
+}
+
+/** Window-relative end of the last timed word, if any. */
+function lastWordEnd(segments: TimedSegment[]): number | undefined {
+  return segments.flatMap((k) => k.words ?? []).at(-1)?.end;
 }
 
 function round(seconds: number): number {
