@@ -104,7 +104,9 @@ def quantize_int8(src: Path, dst: Path) -> None:
     # MatMul, and Gather for the decoder's token and position tables (the fp32 token table alone is
     # 80 MB of tiny.en's resident memory). Not Conv: ConvInteger is slow on CPU and the convolutions
     # are a small share of the work.
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"], per_channel=True)
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"], per_channel=True,
+                     # shape inference cannot type the outputs of contrib ops (MultiHeadAttention)
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def save(model: onnx.ModelProto, path: Path) -> None:
