@@ -5,7 +5,7 @@
 import type { EncodedAudio, WhisperOnnx } from '../model/layouts.js';
 import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
 import { feedPrompts, type DecodedSequence, type DecodeOptions, type DecodeTimings } from './greedy.js';
-import { applyFilters, logSumExp } from './logit-filters.js';
+import { applyFilters, filteredLogSumExp } from './logit-filters.js';
 
 interface Hypothesis {
   tokens: number[];
@@ -49,6 +49,8 @@ export async function beamDecodeBatch(
   let cache = model.selectCacheRows(fed.step.cache, expand);
   let logits: Float32Array = new Float32Array(windows * B * vocab);
   expand.forEach((w, r) => logits.set(fed.step.logits.subarray(w * vocab, (w + 1) * vocab), r * vocab));
+  const firstLogZ = fed.step.logZ;
+  let logZ: Float32Array | undefined = firstLogZ && Float32Array.from(expand, (w) => firstLogZ[w]);
   // only the first copy is live at the start, so the first expansion has no duplicates
   const beams: Hypothesis[][] = Array.from({ length: windows }, () => Array.from({ length: B }, (_, b) => ({ tokens: [], logprob: b === 0 ? 0 : -Infinity })));
   const finished: Map<string, Hypothesis>[] = Array.from({ length: windows }, () => new Map());
@@ -67,13 +69,14 @@ export async function beamDecodeBatch(
       for (let b = 0; b < B; b++) {
         const hyp = beams[w][b];
         if (hyp.logprob === -Infinity) continue;
-        const row = logits.slice((w * B + b) * vocab, (w * B + b + 1) * vocab);
+        const original = logits.subarray((w * B + b) * vocab, (w * B + b + 1) * vocab);
+        const row = original.slice();
         applyFilters(row, hyp.tokens, options.filters);
-        const logZ = logSumExp(row, 0, vocab);
+        const rowLogZ = filteredLogSumExp(original, row, logZ?.[w * B + b]);
         for (const token of topK(row, B + 1)) {
           const tokens = [...hyp.tokens, token];
           const key = tokens.join(',');
-          const logprob = hyp.logprob + row[token] - logZ;
+          const logprob = hyp.logprob + row[token] - rowLogZ;
           const seen = candidates.get(key);
           if (!seen || seen.logprob < logprob) candidates.set(key, { tokens, logprob, source: w * B + b });
         }
@@ -99,6 +102,7 @@ export async function beamDecodeBatch(
     steps++;
     cache = step.cache;
     logits = step.logits;
+    logZ = step.logZ;
   }
   if (timings) {
     timings.steps += steps;

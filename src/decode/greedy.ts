@@ -2,7 +2,7 @@
 // the key/value cache. Rows that reach end-of-text leave the batch, so later steps cost less.
 import type { DecodeStep, EncodedAudio, WhisperOnnx } from '../model/layouts.js';
 import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
-import { applyFilters, argmax, logSumExp, type FilterContext } from './logit-filters.js';
+import { applyFilters, argmax, filteredLogSumExp, logSumExp, type FilterContext } from './logit-filters.js';
 
 export interface DecodeOptions {
   filters: FilterContext;
@@ -75,7 +75,7 @@ export async function feedPrompts(model: WhisperOnnx, tokenizer: WhisperTokenize
   const noSpeech = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
     const row = step.logits.subarray(b * vocab, (b + 1) * vocab);
-    noSpeech[b] = Math.exp(row[tokenizer.noSpeech] - logSumExp(row, 0, vocab));
+    noSpeech[b] = Math.exp(row[tokenizer.noSpeech] - (step.logZ?.[b] ?? logSumExp(row, 0, vocab)));
   }
   const rest = promptLength - sotIndex - 1;
   if (rest > 0) {
@@ -113,6 +113,8 @@ export async function decodeBatch(
   let rowsAudio = audio;
   let cache = step.cache;
   let logits = step.logits;
+  let logZ = step.logZ;
+  const rowLogits = new Float32Array(vocab); // one row at a time, filtered in place; reused every step
   const maxNew = Math.min(options.maxNewTokens, model.config.maxTextPositions - promptLength);
   const random = seededRandom((options.seed ?? 0) + Math.round(options.temperature * 1000));
   let steps = 0;
@@ -120,10 +122,11 @@ export async function decodeBatch(
     const next = new BigInt64Array(active.length);
     const keep: number[] = [];
     active.forEach((row, pos) => {
-      const rowLogits = logits.slice(pos * vocab, (pos + 1) * vocab);
+      const original = logits.subarray(pos * vocab, (pos + 1) * vocab);
+      rowLogits.set(original);
       applyFilters(rowLogits, generated[row], options.filters);
       const token = sampleToken(rowLogits, options.temperature, random);
-      sumLogprob[row] += rowLogits[token] - logSumExp(rowLogits, 0, vocab);
+      sumLogprob[row] += rowLogits[token] - filteredLogSumExp(original, rowLogits, logZ?.[pos]);
       if (token === tokenizer.eot) finished[row] = true;
       else {
         generated[row].push(token);
@@ -146,6 +149,7 @@ export async function decodeBatch(
     steps++;
     cache = step.cache;
     logits = step.logits;
+    logZ = step.logZ;
   }
   if (timings) {
     timings.steps += steps;

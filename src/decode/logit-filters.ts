@@ -52,11 +52,29 @@ export function applyFilters(logits: Float32Array, generated: number[], ctx: Fil
     if (ctx.maxInitialTimestampIndex >= 0) logits.fill(-Infinity, tb + ctx.maxInitialTimestampIndex + 1);
   }
   // when the timestamps together are likelier than any single text token, emit a timestamp
-  const logZ = logSumExp(logits, 0, logits.length);
-  const timestampLogprob = logSumExp(logits, tb, logits.length) - logZ;
+  // (OpenAI compares log-probabilities; their shared normaliser cancels, so raw logits suffice)
   let maxText = -Infinity;
   for (let t = 0; t < tb; t++) if (logits[t] > maxText) maxText = logits[t];
-  if (timestampLogprob > maxText - logZ) logits.fill(-Infinity, 0, tb);
+  if (logSumExp(logits, tb, logits.length) > maxText) logits.fill(-Infinity, 0, tb);
+}
+
+/**
+ * log-sum-exp of `filtered`, a copy of `original` with some entries set to -Infinity, given
+ * `originalLogZ`, the log-sum-exp of `original` (the native decoder graph computes it). Taking
+ * the few removed entries' share away costs a comparison per token and an exp per removed token,
+ * where summing the rest costs an exp per vocabulary entry: that JS loop was the decoder step's
+ * largest cost after the model itself. Without `originalLogZ`, or when most of the mass or most
+ * entries were removed (the difference would lose precision or save nothing), it sums directly.
+ */
+export function filteredLogSumExp(original: Float32Array, filtered: Float32Array, originalLogZ?: number): number {
+  if (originalLogZ === undefined || !Number.isFinite(originalLogZ)) return logSumExp(filtered, 0, filtered.length);
+  let removedCount = 0;
+  for (let i = 0; i < filtered.length; i++) if (filtered[i] === -Infinity && original[i] !== -Infinity) removedCount++;
+  if (removedCount > filtered.length / 8) return logSumExp(filtered, 0, filtered.length);
+  let removed = 0;
+  for (let i = 0; i < filtered.length; i++) if (filtered[i] === -Infinity && original[i] !== -Infinity) removed += Math.exp(original[i] - originalLogZ);
+  if (removed > 0.99) return logSumExp(filtered, 0, filtered.length);
+  return originalLogZ + Math.log1p(-removed);
 }
 
 export function logSumExp(x: Float32Array, from: number, to: number): number {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
 import type { WhisperConfig } from './config.js';
+import { KvStore, type KvShape } from './kv-store.js';
 import { ort, sessionOptions, type RuntimeChoice } from './runtime.js';
 
 export type Layout = 'native' | 'community';
@@ -27,6 +28,8 @@ export interface DecoderCache {
 export interface DecodeStep {
   /** [batch x vocab] logits of the last input position. */
   logits: Float32Array;
+  /** [batch] log-sum-exp of each logits row, where the decoder graph computes it. */
+  logZ?: Float32Array;
   cache: DecoderCache;
   /** [batch x heads x seq x audioFrames] cross-attention of the alignment heads, when asked. */
   alignment?: Tensor;
@@ -42,8 +45,13 @@ export interface WhisperOnnx {
   /** Keep rows `rows` of the encoder state and cache (for beams or finished batch rows). */
   selectRows(audio: EncodedAudio, rows: number[]): EncodedAudio;
   selectCacheRows(cache: DecoderCache, rows: number[]): DecoderCache;
+  /** The caller is done with `audio`: a later encode may write into its buffers. */
+  releaseAudio(audio: EncodedAudio): void;
   release(): Promise<void>;
 }
+
+/** Released windows' encoder outputs kept for reuse, per batch shape. */
+const MAX_FREE_AUDIO = 2;
 
 const SUFFIX: Record<RuntimeChoice['computeType'], string> = { float32: '', float16: '_fp16', int8: '_quantized' };
 
@@ -135,6 +143,10 @@ abstract class BaseOnnx implements WhisperOnnx {
     return { batch: rows.length, length: cache.length, tensors: selectFeeds(cache.tensors, rows) };
   }
 
+  releaseAudio(audio: EncodedAudio): void {
+    void audio; // only the native layout reuses encoder outputs
+  }
+
   async release(): Promise<void> {
     await Promise.all([this.encoder.release(), this.decoder.release()]);
   }
@@ -147,36 +159,101 @@ class NativeOnnx extends BaseOnnx {
   constructor(config: WhisperConfig, encoder: ort.InferenceSession, decoder: ort.InferenceSession) {
     super(config, encoder, decoder, 'past_k_0');
     this.supportsAlignment = decoder.outputNames.includes('alignment');
+    this.hasLogZ = decoder.outputNames.includes('logsumexp'); // models converted before it was added lack it
   }
 
+  private readonly hasLogZ: boolean;
+
+  /**
+   * The cross-attention keys/values (18 MB a window for tiny, far more for larger models) are
+   * written into buffers of released windows when there are some, so long audio does not leave
+   * a trail of them for the garbage collector.
+   */
   async encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio> {
-    const out = await this.encoder.run({ input_features: this.featuresTensor(features, batch, frames) });
-    return { batch, tensors: out };
+    const key = `${batch}x${frames}`;
+    const tensors = this.freeAudio.get(key)?.pop() ?? this.audioOutputs(batch, frames);
+    await this.encoder.run({ input_features: this.featuresTensor(features, batch, frames) }, tensors);
+    this.pooled.set(tensors, key);
+    return { batch, tensors };
   }
 
+  override releaseAudio(audio: EncodedAudio): void {
+    const key = this.pooled.get(audio.tensors);
+    if (key === undefined) return;
+    this.pooled.delete(audio.tensors);
+    const free = this.freeAudio.get(key) ?? [];
+    if (free.length < MAX_FREE_AUDIO) free.push(audio.tensors);
+    this.freeAudio.set(key, free);
+  }
+
+  private readonly freeAudio = new Map<string, Feeds[]>();
+  /** Encoder outputs that came from (and may go back to) freeAudio, with their pool key. */
+  private readonly pooled = new WeakMap<Feeds, string>();
+
+  private audioOutputs(batch: number, frames: number): Feeds {
+    const { nHeads, dModel, decoderLayers } = this.config;
+    const audioFrames = Math.floor((frames - 1) / 2) + 1; // the stride-2 convolution
+    const size = batch * nHeads * audioFrames * (dModel / nHeads);
+    const dims = [batch, nHeads, audioFrames, dModel / nHeads];
+    const make = (): Tensor => (this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims));
+    const out: Feeds = {};
+    for (let i = 0; i < decoderLayers; i++) {
+      out[`cross_k_${i}`] = make();
+      out[`cross_v_${i}`] = make();
+    }
+    return out;
+  }
+
+  /**
+   * The returned logits and cache live in buffers that the next step with this cache (or
+   * selectCacheRows on it) overwrites: read them before that, as the decoding loops do.
+   */
   async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment = false): Promise<DecodeStep> {
     const batch = audio.batch;
+    const length = (cache?.length ?? 0) + seq;
     const feeds: Feeds = { input_ids: new ort.Tensor('int64', tokens, [batch, seq]), ...audio.tensors };
     const L = this.config.decoderLayers;
     for (let i = 0; i < L; i++) {
       feeds[`past_k_${i}`] = cache ? cache.tensors[`present_k_${i}`] : emptyKv(this.kvType, batch, this.config);
       feeds[`past_v_${i}`] = cache ? cache.tensors[`present_v_${i}`] : emptyKv(this.kvType, batch, this.config);
     }
-    const fetches = ['logits'];
-    for (let i = 0; i < L; i++) fetches.push(`present_k_${i}`, `present_v_${i}`);
-    if (withAlignment && this.supportsAlignment) fetches.push('alignment');
+    const previous = (cache as NativeCache | null)?.store;
+    const store = previous?.fits(batch, length) ? previous : KvStore.create(this.kvShape, batch, length);
+    const fetches: Record<string, ort.Tensor | null> = store.outputs(batch, length, this.hasLogZ);
+    if (withAlignment && this.supportsAlignment) fetches.alignment = null;
     const out = await this.decoder.run(feeds, fetches);
+    store.advance();
     const tensors: Feeds = {};
     for (let i = 0; i < L; i++) {
-      tensors[`present_k_${i}`] = out[`present_k_${i}`];
-      tensors[`present_v_${i}`] = out[`present_v_${i}`];
+      tensors[`present_k_${i}`] = fetches[`present_k_${i}`]!;
+      tensors[`present_v_${i}`] = fetches[`present_v_${i}`]!;
     }
+    const next: NativeCache = { batch, length, tensors, store };
     return {
-      logits: out.logits.data as Float32Array,
-      cache: { batch, length: (cache?.length ?? 0) + seq, tensors },
+      logits: fetches.logits!.data as Float32Array,
+      logZ: fetches.logsumexp?.data as Float32Array | undefined,
+      cache: next,
       alignment: out.alignment,
     };
   }
+
+  override selectCacheRows(cache: DecoderCache, rows: number[]): DecoderCache {
+    if (isIdentity(rows, cache.batch)) return cache;
+    const { store } = cache as NativeCache;
+    if (!store?.fits(rows.length, cache.length)) return super.selectCacheRows(cache, rows);
+    const selected: NativeCache = { batch: rows.length, length: cache.length, tensors: store.select(cache.tensors, rows, cache.length), store };
+    return selected;
+  }
+
+  private get kvShape(): KvShape {
+    const c = this.config;
+    return { layers: c.decoderLayers, heads: c.nHeads, headDim: c.dModel / c.nHeads, vocab: c.vocabSize, maxPositions: c.maxTextPositions, dtype: this.kvType };
+  }
+}
+
+/** The native layout's cache knows the buffers it lives in. */
+interface NativeCache extends DecoderCache {
+  store?: KvStore;
 }
 
 class CommunityOnnx extends BaseOnnx {

@@ -1,0 +1,83 @@
+// The decoding loop's per-step shortcuts: the normaliser of filtered logits from the graph's
+// log-sum-exp, and decoder outputs written into preallocated, reused buffers.
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeAudio } from '../src/audio/ffmpeg.js';
+import { decodeBatch, seededRandom, type DecodedSequence, type DecodeOptions } from '../src/decode/greedy.js';
+import { applyFilters, filteredLogSumExp, logSumExp, suppressedTokens } from '../src/decode/logit-filters.js';
+import { CHUNK_FRAMES, HOP_LENGTH, sliceWindow, TAIL_PADDING } from '../src/features/log-mel.js';
+import { WhisperInference } from '../src/pipeline/whisper-inference.js';
+import { audioPath } from './helpers.js';
+
+/** Float32 log-sum-exp, as the graph computes it (float32 accumulation, then rounded). */
+function float32LogSumExp(x: Float32Array): number {
+  return Math.fround(logSumExp(x, 0, x.length));
+}
+
+describe('filteredLogSumExp', () => {
+  const random = seededRandom(7);
+  const row = (): Float32Array => Float32Array.from({ length: 51864 }, () => (random() - 0.5) * 30);
+
+  it.each([
+    ['a few suppressed tokens', (x: Float32Array) => [17, 220, 50256, 50360].forEach((t) => (x[t] = -Infinity))],
+    ['the timestamp range', (x: Float32Array) => x.fill(-Infinity, 50363)],
+    ['all text tokens (falls back to a direct sum)', (x: Float32Array) => x.fill(-Infinity, 0, 50256)],
+    ['the token holding nearly all the mass (falls back)', (x: Float32Array) => (x[5] = -Infinity)],
+  ])('equals the direct sum of the filtered row: %s', (_, filter) => {
+    const original = row();
+    if (_.startsWith('the token holding')) original[5] = 60; // e^60 dwarfs the rest
+    const filtered = original.slice();
+    filter(filtered);
+    const expected = logSumExp(filtered, 0, filtered.length);
+    expect(filteredLogSumExp(original, filtered, float32LogSumExp(original))).toBeCloseTo(expected, 4);
+    expect(filteredLogSumExp(original, filtered, undefined)).toBe(expected);
+  });
+});
+
+// float32: int8's dynamic quantization scales activations over the whole batch, so only float32
+// rows are independent of their batch neighbours
+describe('decoder steps (float32, native layout)', () => {
+  const whisper = new WhisperInference({ device: 'cpu', computeType: 'float32', layout: 'native', log: () => undefined });
+  afterAll(() => whisper.close());
+
+  async function setup(): Promise<{ loaded: Awaited<ReturnType<WhisperInference['load']>>; windows: Float32Array[]; options: DecodeOptions }> {
+    const loaded = await whisper.load();
+    const { mel, tokenizer, model } = loaded;
+    const windows: Float32Array[] = [];
+    for (const clip of ['jfk.wav', 'gettysburg.wav']) {
+      const samples = (await decodeAudio(audioPath(clip))).subarray(0, 30 * 16000);
+      windows.push(sliceWindow(await mel.compute(samples, TAIL_PADDING), 0, Math.floor(samples.length / HOP_LENGTH)));
+    }
+    const sot = tokenizer.sotSequence('en', 'transcribe');
+    const filters = { tokenizer, suppress: suppressedTokens(tokenizer, model.config.suppressTokens), beginSuppress: Int32Array.from(model.config.beginSuppressTokens), withTimestamps: true, maxInitialTimestampIndex: model.config.maxInitialTimestampIndex };
+    return { loaded, windows, options: { filters, sotSequence: sot, temperature: 0, maxNewTokens: 224 } };
+  }
+
+  it('the graph log-sum-exp is the log-sum-exp of the logits it returns', async () => {
+    const { loaded, windows, options } = await setup();
+    const { model } = loaded;
+    const audio = await model.encode(windows[0], 1, CHUNK_FRAMES);
+    const step = await model.decode(BigInt64Array.from(options.sotSequence, BigInt), options.sotSequence.length, audio, null);
+    expect(step.logZ).toBeDefined();
+    expect(step.logZ![0]).toBeCloseTo(logSumExp(step.logits, 0, model.config.vocabSize), 4);
+    // and the filtered normaliser built on it matches summing the filtered row directly
+    const filtered = step.logits.slice(0, model.config.vocabSize);
+    applyFilters(filtered, [], options.filters);
+    expect(filteredLogSumExp(step.logits, filtered, step.logZ![0])).toBeCloseTo(logSumExp(filtered, 0, filtered.length), 4);
+  });
+
+  it('a batch whose rows finish at different steps decodes each row as it would alone (reused cache buffers)', async () => {
+    const { loaded, windows, options } = await setup();
+    const { model, tokenizer } = loaded;
+    const prompt = options.sotSequence;
+    const alone: DecodedSequence[] = [];
+    for (const w of windows) alone.push((await decodeBatch(model, tokenizer, await model.encode(w, 1, CHUNK_FRAMES), [prompt], options))[0]);
+    // jfk (11 s) ends long before the 30 s of gettysburg: the batch shrinks mid-way
+    expect(alone[0].tokens.length).toBeLessThan(alone[1].tokens.length);
+    const both = new Float32Array(2 * windows[0].length);
+    both.set(windows[0]);
+    both.set(windows[1], windows[0].length);
+    const together = await decodeBatch(model, tokenizer, await model.encode(both, 2, CHUNK_FRAMES), [prompt, prompt], options);
+    expect(together.map((r) => tokenizer.decodeText(r.tokens))).toEqual(alone.map((r) => tokenizer.decodeText(r.tokens)));
+    together.forEach((r, i) => expect(r.avgLogprob).toBeCloseTo(alone[i].avgLogprob, 2));
+  });
+});
