@@ -40,6 +40,8 @@ describe('runtime choices', () => {
   it('pins intra-op threads and full graph optimization on CPU', () => {
     const options = sessionOptions(resolveRuntime('cpu', 'auto', 3));
     expect(options.intraOpNumThreads).toBe(3);
+    // each session's pool would otherwise spin after its run, taking the cores from the next session
+    expect(options.extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
     expect(options.graphOptimizationLevel).toBe('all');
     expect(options.executionProviders).toEqual(['cpu']);
   });

@@ -85,13 +85,21 @@ export function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Pro
     proc.on('close', (code) => {
       if (failure) return reject(failure);
       if (code !== 0) return reject(describeFailure(stderr, input));
-      const all = Buffer.concat(chunks, bytes - (bytes % 4));
-      if (all.length === 0) {
+      const length = Math.floor(bytes / 4);
+      if (length === 0) {
         return reject(new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)'));
       }
-      // copy into an aligned Float32Array; Buffer pools are not 4-byte aligned
-      const samples = new Float32Array(all.length / 4);
-      new Uint8Array(samples.buffer).set(all);
+      // chunks straight into one aligned Float32Array (Buffer pools are not 4-byte aligned), with
+      // no concatenated copy in between: long inputs hold their samples once, not twice
+      const samples = new Float32Array(length);
+      const target = new Uint8Array(samples.buffer);
+      let at = 0;
+      for (const chunk of chunks) {
+        const take = Math.min(chunk.length, target.length - at);
+        target.set(take === chunk.length ? chunk : chunk.subarray(0, take), at);
+        at += take;
+      }
+      chunks.length = 0;
       resolve(samples);
     });
     if (typeof input === 'string') proc.stdin.end();

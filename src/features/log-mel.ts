@@ -3,7 +3,7 @@
 // The transform runs on onnxruntime as one matrix product per block of frames (a weightless graph,
 // src/features/stft-graph.ts): SGEMM against a windowed DFT basis is ~28x faster than the JS FFT per
 // frame, since n_fft = 400 has no power-of-two FFT. TypeScript only frames the audio and clamps.
-import { ort } from '../model/runtime.js';
+import { ort, threadOptions } from '../model/runtime.js';
 import { melFilterbank } from './mel-filters.js';
 import { STFT_GRAPH_BASE64 } from './stft-graph.js';
 
@@ -55,7 +55,7 @@ export class LogMelExtractor {
 
   static async create(nMels: number, threads = 1): Promise<LogMelExtractor> {
     const graph = Buffer.from(STFT_GRAPH_BASE64, 'base64');
-    const session = await ort.InferenceSession.create(new Uint8Array(graph), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableCpuMemArena: false });
+    const session = await ort.InferenceSession.create(new Uint8Array(graph), { ...threadOptions(threads), graphOptimizationLevel: 'all', enableCpuMemArena: false });
     return new LogMelExtractor(nMels, session);
   }
 
@@ -75,10 +75,11 @@ export class LogMelExtractor {
   async maxLogEnergy(samples: Float32Array, padSamples: number): Promise<number> {
     const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const scratch = new Float32Array(this.nMels * BLOCK_FRAMES);
+    const block = new Float32Array(BLOCK_FRAMES * N_FFT); // one framing buffer for the whole pass
     let max = -Infinity;
     for (let first = 0; first < frames; first += BLOCK_FRAMES) {
       const count = Math.min(BLOCK_FRAMES, frames - first);
-      max = Math.max(max, await this.logEnergies(samples, padSamples, first, count, scratch, count));
+      max = Math.max(max, await this.logEnergies(samples, padSamples, first, count, scratch, count, block));
     }
     return max;
   }
@@ -103,7 +104,7 @@ export class LogMelExtractor {
    * log10 mel energies of frames [first, first + count) into `out` ([nMels x stride], starting at
    * column 0), unscaled; returns their maximum.
    */
-  private async logEnergies(samples: Float32Array, padSamples: number, first: number, count: number, out: Float32Array, stride: number): Promise<number> {
+  private async logEnergies(samples: Float32Array, padSamples: number, first: number, count: number, out: Float32Array, stride: number, frameBuffer?: Float32Array): Promise<number> {
     const total = samples.length + padSamples;
     const half = N_FFT / 2;
     const at = (i: number): number => {
@@ -118,7 +119,7 @@ export class LogMelExtractor {
     for (let m = 0; m < this.nMels; m++) out.fill(-10, m * stride, m * stride + count);
     for (let from = first; from < audibleEnd; from += BLOCK_FRAMES) {
       const n = Math.min(BLOCK_FRAMES, audibleEnd - from);
-      const block = new Float32Array(n * N_FFT);
+      const block = frameBuffer && frameBuffer.length >= n * N_FFT ? frameBuffer.subarray(0, n * N_FFT) : new Float32Array(n * N_FFT);
       for (let t = 0; t < n; t++) {
         const origin = (from + t) * HOP_LENGTH - half;
         const row = block.subarray(t * N_FFT, (t + 1) * N_FFT);

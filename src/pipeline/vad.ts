@@ -2,7 +2,7 @@
 // and the speech-region algorithm of Silero's get_speech_timestamps as faster-whisper uses it.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ort } from '../model/runtime.js';
+import { ort, threadOptions } from '../model/runtime.js';
 
 const WINDOW = 512; // samples per VAD frame at 16 kHz
 const CONTEXT = 64; // v5 sees the previous frame's last 64 samples
@@ -31,7 +31,7 @@ export class SileroVad {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async load(): Promise<SileroVad> {
-    const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(sileroModelPath(), { ...threadOptions(1), graphOptimizationLevel: 'all' });
     return new SileroVad(session);
   }
 
