@@ -29,4 +29,15 @@ describe('speech regions (Silero algorithm)', () => {
     expect(timeline.toOriginal(0.5)).toBeCloseTo(1.5, 6);
     expect(timeline.toOriginal(1.5)).toBeCloseTo(5.5, 6);
   });
+
+  it('lays the speech end to end the same whether it copies or moves it inside the input', () => {
+    const audio = Float32Array.from({ length: 16000 * 10 }, (_, i) => i);
+    const regions = [{ start: 100, end: 16000 }, { start: 20000, end: 50000 }, { start: 50000, end: 90000 }];
+    const copied = new SpeechTimeline(audio, regions).samples;
+    expect(audio[20000]).toBe(20000); // the copy leaves the input alone
+    const moved = new SpeechTimeline(audio, regions, true).samples;
+    expect(moved.length).toBe(15900 + 30000 + 40000);
+    expect([...moved]).toEqual([...copied]);
+    expect(moved.buffer).toBe(audio.buffer);
+  });
 });

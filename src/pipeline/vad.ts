@@ -153,14 +153,24 @@ export class SpeechTimeline {
   private readonly offsets: number[] = [];
   readonly samples: Float32Array;
 
-  constructor(audio: Float32Array, readonly regions: Region[]) {
+  /**
+   * `inPlace`: move the speech to the front of `audio` itself (regions are ordered and disjoint,
+   * so every move goes left) instead of copying it: for audio the caller owns and no longer needs
+   * whole, an hour of which is 230 MB.
+   */
+  constructor(audio: Float32Array, readonly regions: Region[], inPlace = false) {
     let total = 0;
     for (const r of regions) {
       this.offsets.push(total);
       total += r.end - r.start;
     }
-    this.samples = new Float32Array(total);
-    regions.forEach((r, i) => this.samples.set(audio.subarray(r.start, r.end), this.offsets[i]));
+    if (inPlace) {
+      regions.forEach((r, i) => audio.copyWithin(this.offsets[i], r.start, r.end));
+      this.samples = audio.subarray(0, total);
+    } else {
+      this.samples = new Float32Array(total);
+      regions.forEach((r, i) => this.samples.set(audio.subarray(r.start, r.end), this.offsets[i]));
+    }
   }
 
   /** Original time (s) of a time (s) on the concatenated speech. */

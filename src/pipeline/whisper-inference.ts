@@ -138,7 +138,8 @@ export class WhisperInference {
     if (batched) {
       segments = await this.batched(loaded, samples, mergeRegions(regions, CHUNK_SECONDS * SAMPLE_RATE), language, options, timings);
     } else {
-      const timeline = new SpeechTimeline(samples, regions);
+      // samples decoded here are ours to rearrange; a caller's Float32Array is left as it was
+      const timeline = new SpeechTimeline(samples, regions, !(input instanceof Float32Array));
       segments = await this.sequential(loaded, timeline.samples, language, options, timings);
       for (const s of segments) {
         s.start = round(timeline.toOriginal(s.start));
