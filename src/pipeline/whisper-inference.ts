@@ -25,7 +25,8 @@ const CHUNK_SECONDS = 30;
 
 /** One 30 s window for the batch scheduler. */
 interface WindowInput {
-  features: Float32Array;
+  /** Computed when the window's batch runs, so a long file queues spans, not features. */
+  features: () => Promise<Float32Array>;
   /** Mel frames of audio in the window (the rest is padding). */
   contentFrames: number;
   prompt: number[];
@@ -38,7 +39,7 @@ interface WindowOutput {
   /** Word timings of the window's kept segments, when asked for. */
   words?: WordTiming[];
   batch: number;
-  batchTimings: Pick<Timings, 'encode' | 'generate'>;
+  batchTimings: Pick<Timings, 'features' | 'encode' | 'generate'>;
 }
 
 interface Loaded {
@@ -284,18 +285,16 @@ export class WhisperInference {
     const seenBatches = new Set<number>();
     let pending: Region[] = chunks;
     while (pending.length > 0) {
-      const t = performance.now();
       const contentFrames = pending.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
-      const jobs = [];
-      for (const [i, span] of pending.entries()) {
-        const spectrogram = await mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING);
-        jobs.push({ key, input: { features: sliceWindow(spectrogram, 0, contentFrames[i]), contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } });
-      }
-      timings.features += performance.now() - t;
+      const jobs = pending.map((span, i) => {
+        const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING), 0, contentFrames[i]);
+        return { key, input: { features, contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } };
+      });
       const outputs = await this.scheduler.submit(jobs, options.signal);
       for (const o of outputs) {
         if (seenBatches.has(o.batch)) continue;
         seenBatches.add(o.batch);
+        timings.features += o.batchTimings.features;
         timings.encode += o.batchTimings.encode;
         timings.generate += o.batchTimings.generate;
       }
@@ -334,9 +333,11 @@ export class WhisperInference {
   private async runWindows(inputs: WindowInput[]): Promise<WindowOutput[]> {
     const loaded = await this.load();
     const size = loaded.model.config.nMels * CHUNK_FRAMES;
-    const features = new Float32Array(inputs.length * size);
-    inputs.forEach((w, i) => features.set(w.features, i * size));
     const batchTimings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
+    const t = performance.now();
+    const features = new Float32Array(inputs.length * size);
+    for (const [i, w] of inputs.entries()) features.set(await w.features(), i * size);
+    batchTimings.features = performance.now() - t;
     const { results, audio } = await this.decodeWithFallback(loaded, features, inputs.map((w) => w.prompt), inputs[0].sot, inputs[0].options, batchTimings);
     const words: (WordTiming[] | undefined)[] = [];
     for (const [i, input] of inputs.entries()) {
