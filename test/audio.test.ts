@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeAudio, pcm16ToFloat, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
+import { decodeAudio, joinPcm16, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
 import { AudioDecodeError } from '../src/errors.js';
 import { audioPath, scratch, transcode } from './helpers.js';
 
@@ -51,7 +51,7 @@ describe('decodeAudio', () => {
     const values = Int16Array.from([0, 1, -1, 32767, -32768, 12345, -12345, 256, -256]);
     const bytes = Buffer.from(values.buffer);
     const chunks = [bytes.subarray(0, 3), bytes.subarray(3, 4), bytes.subarray(4, 11), bytes.subarray(11)];
-    expect([...pcm16ToFloat(chunks, values.length)]).toEqual([...values].map((v) => v / 32768));
+    expect([...joinPcm16(chunks, values.length)]).toEqual([...values]);
   });
 
   it('rejects empty input', async () => {

@@ -1,10 +1,11 @@
-// Decode any container/codec ffmpeg knows to 16 kHz mono float32, streamed through a pipe.
-// ffmpeg sends 16-bit PCM and we scale it by 1/32768, as faster-whisper's decoder does: half the
-// bytes in flight (an hour of audio is 115 MB of chunks, not 230 MB, while the samples are built).
+// Decode any container/codec ffmpeg knows to 16 kHz mono 16-bit PCM, streamed through a pipe (as
+// faster-whisper's decoder does); the engine keeps it 16-bit (src/audio/samples.ts), callers of
+// decodeAudio get float32.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { AudioDecodeError } from '../errors.js';
+import { toFloat32 } from './samples.js';
 
 export const SAMPLE_RATE = 16000;
 
@@ -40,11 +41,16 @@ export interface DecodeOptions {
   signal?: AbortSignal;
 }
 
+/** Decode a file path or in-memory bytes to float32 samples in [-1, 1). */
+export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Promise<Float32Array> {
+  return toFloat32(await decodePcm16(input, options));
+}
+
 /**
- * Decode a file path or in-memory bytes. Bytes go to ffmpeg's stdin and samples come back on
- * stdout (no temporary files); ffmpeg's stderr becomes the error message when it fails.
+ * Decode a file path or in-memory bytes to 16-bit samples. Bytes go to ffmpeg's stdin and samples
+ * come back on stdout (no temporary files); ffmpeg's stderr becomes the error message when it fails.
  */
-export function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Promise<Float32Array> {
+export function decodePcm16(input: AudioInput, options: DecodeOptions = {}): Promise<Int16Array> {
   if (typeof input !== 'string' && input.byteLength === 0) {
     return Promise.reject(new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)'));
   }
@@ -91,7 +97,7 @@ export function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Pro
       if (length === 0) {
         return reject(new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)'));
       }
-      resolve(pcm16ToFloat(chunks, length));
+      resolve(joinPcm16(chunks, length));
     });
     if (typeof input === 'string') proc.stdin.end();
     else proc.stdin.end(input);
@@ -101,24 +107,18 @@ export function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Pro
 const BYTES_PER_SAMPLE = 2;
 
 /**
- * Little-endian 16-bit chunks (a sample may straddle two chunks) into float32 in [-1, 1), with
- * no concatenated copy in between; each chunk is dropped once converted.
+ * Little-endian 16-bit chunks into one Int16Array (a sample may straddle two chunks: the bytes are
+ * joined, not the samples), with no concatenated copy in between; each chunk is dropped once copied.
+ * Int16Array is host-endian: little-endian on every platform onnxruntime-node ships for.
  */
-export function pcm16ToFloat(chunks: Buffer[], length: number): Float32Array {
-  const samples = new Float32Array(length);
+export function joinPcm16(chunks: Buffer[], length: number): Int16Array {
+  const samples = new Int16Array(length);
+  const bytes = new Uint8Array(samples.buffer);
   let at = 0;
-  let low = -1; // the first byte of a sample split across chunks
-  for (let c = 0; c < chunks.length && at < length; c++) {
-    const chunk = chunks[c];
-    let i = 0;
-    if (low >= 0) {
-      samples[at++] = (((chunk[0] << 8) | low) << 16 >> 16) / 32768;
-      low = -1;
-      i = 1;
-    }
-    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    for (; i + 1 < chunk.length && at < length; i += 2) samples[at++] = view.getInt16(i, true) / 32768;
-    if (i < chunk.length) low = chunk[i];
+  for (let c = 0; c < chunks.length && at < bytes.length; c++) {
+    const take = Math.min(chunks[c].length, bytes.length - at);
+    bytes.set(take === chunks[c].length ? chunks[c] : chunks[c].subarray(0, take), at);
+    at += take;
     chunks[c] = EMPTY;
   }
   return samples;

@@ -3,6 +3,7 @@
 // The transform runs on onnxruntime as one matrix product per block of frames (a weightless graph,
 // src/features/stft-graph.ts): SGEMM against a windowed DFT basis is ~28x faster than the JS FFT per
 // frame, since n_fft = 400 has no power-of-two FFT. TypeScript only frames the audio and clamps.
+import { copySamples, sampleAt, type Samples } from '../audio/samples.js';
 import { ort, threadOptions } from '../model/runtime.js';
 import { melFilterbank } from './mel-filters.js';
 import { STFT_GRAPH_BASE64 } from './stft-graph.js';
@@ -63,7 +64,7 @@ export class LogMelExtractor {
    * Features of `samples` followed by `padSamples` zeros, as Whisper pads its input: one frame
    * per hop, the final (partial) STFT frame dropped. The clamp uses the maximum over all frames.
    */
-  async compute(samples: Float32Array, padSamples = CHUNK_SAMPLES): Promise<LogMel> {
+  async compute(samples: Samples, padSamples = CHUNK_SAMPLES): Promise<LogMel> {
     const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const data = new Float32Array(this.nMels * frames);
     const max = await this.logEnergies(samples, padSamples, 0, frames, data, frames);
@@ -72,7 +73,7 @@ export class LogMelExtractor {
   }
 
   /** The maximum log10 energy over all frames: what `window` clamps against (one pass, nothing kept). */
-  async maxLogEnergy(samples: Float32Array, padSamples: number): Promise<number> {
+  async maxLogEnergy(samples: Samples, padSamples: number): Promise<number> {
     const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const scratch = new Float32Array(this.nMels * BLOCK_FRAMES);
     const block = new Float32Array(BLOCK_FRAMES * N_FFT); // one framing buffer for the whole pass
@@ -89,7 +90,7 @@ export class LogMelExtractor {
    * clamped against `max` (from maxLogEnergy). Equal to sliceWindow(compute(...)) without ever
    * holding more than the window: long audio keeps one window of features in memory, not all.
    */
-  async window(samples: Float32Array, padSamples: number, start: number, count: number, max: number, frames = CHUNK_FRAMES): Promise<Float32Array> {
+  async window(samples: Samples, padSamples: number, start: number, count: number, max: number, frames = CHUNK_FRAMES): Promise<Float32Array> {
     const out = new Float32Array(this.nMels * frames);
     const total = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     count = Math.max(0, Math.min(count, frames, total - start));
@@ -104,14 +105,14 @@ export class LogMelExtractor {
    * log10 mel energies of frames [first, first + count) into `out` ([nMels x stride], starting at
    * column 0), unscaled; returns their maximum.
    */
-  private async logEnergies(samples: Float32Array, padSamples: number, first: number, count: number, out: Float32Array, stride: number, frameBuffer?: Float32Array): Promise<number> {
+  private async logEnergies(samples: Samples, padSamples: number, first: number, count: number, out: Float32Array, stride: number, frameBuffer?: Float32Array): Promise<number> {
     const total = samples.length + padSamples;
     const half = N_FFT / 2;
     const at = (i: number): number => {
       // centered STFT: reflect around both ends of the padded signal
       if (i < 0) i = -i;
       if (i >= total) i = 2 * (total - 1) - i;
-      return i < samples.length ? samples[i] : 0;
+      return i < samples.length ? sampleAt(samples, i) : 0;
     };
     // frames that lie wholly in the zero padding are log10(1e-10): no transform needed for them
     const audibleEnd = Math.min(first + count, Math.ceil((samples.length + half) / HOP_LENGTH) + 1);
@@ -123,7 +124,7 @@ export class LogMelExtractor {
       for (let t = 0; t < n; t++) {
         const origin = (from + t) * HOP_LENGTH - half;
         const row = block.subarray(t * N_FFT, (t + 1) * N_FFT);
-        if (origin >= 0 && origin + N_FFT <= samples.length) row.set(samples.subarray(origin, origin + N_FFT));
+        if (origin >= 0 && origin + N_FFT <= samples.length) copySamples(row, 0, samples, origin, origin + N_FFT);
         else for (let i = 0; i < N_FFT; i++) row[i] = at(origin + i);
       }
       const result = await this.session.run({ frames: new ort.Tensor('float32', block, [n, N_FFT]), basis: this.basis, mel: this.mel });

@@ -2,6 +2,7 @@
 // and the speech-region algorithm of Silero's get_speech_timestamps as faster-whisper uses it.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { copySamples, type Samples } from '../audio/samples.js';
 import { ort, threadOptions } from '../model/runtime.js';
 
 const WINDOW = 512; // samples per VAD frame at 16 kHz
@@ -36,7 +37,7 @@ export class SileroVad {
   }
 
   /** Speech probability of each 512-sample frame (32 ms). */
-  async probabilities(samples: Float32Array): Promise<Float32Array> {
+  async probabilities(samples: Samples): Promise<Float32Array> {
     const frames = Math.ceil(samples.length / WINDOW);
     const probs = new Float32Array(frames);
     let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
@@ -45,7 +46,7 @@ export class SileroVad {
     for (let f = 0; f < frames; f++) {
       input.copyWithin(0, WINDOW, WINDOW + CONTEXT); // last frame's tail becomes the context
       input.fill(0, CONTEXT);
-      input.set(samples.subarray(f * WINDOW, Math.min((f + 1) * WINDOW, samples.length)), CONTEXT);
+      copySamples(input, CONTEXT, samples, f * WINDOW, Math.min((f + 1) * WINDOW, samples.length));
       const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, CONTEXT + WINDOW]), state, sr });
       probs[f] = (out.output.data as Float32Array)[0];
       state = out.stateN;
@@ -53,7 +54,7 @@ export class SileroVad {
     return probs;
   }
 
-  async speechRegions(samples: Float32Array, options: VadOptions = DEFAULT_VAD): Promise<Region[]> {
+  async speechRegions(samples: Samples, options: VadOptions = DEFAULT_VAD): Promise<Region[]> {
     return speechRegions(await this.probabilities(samples), samples.length, options);
   }
 
@@ -149,16 +150,16 @@ export function mergeRegions(regions: Region[], maxSamples: number): Region[] {
 }
 
 /** Speech regions laid end to end, and the way back to original times. */
-export class SpeechTimeline {
+export class SpeechTimeline<T extends Samples = Samples> {
   private readonly offsets: number[] = [];
-  readonly samples: Float32Array;
+  readonly samples: T;
 
   /**
    * `inPlace`: move the speech to the front of `audio` itself (regions are ordered and disjoint,
    * so every move goes left) instead of copying it: for audio the caller owns and no longer needs
-   * whole, an hour of which is 230 MB.
+   * whole.
    */
-  constructor(audio: Float32Array, readonly regions: Region[], inPlace = false) {
+  constructor(audio: T, readonly regions: Region[], inPlace = false) {
     let total = 0;
     for (const r of regions) {
       this.offsets.push(total);
@@ -166,10 +167,11 @@ export class SpeechTimeline {
     }
     if (inPlace) {
       regions.forEach((r, i) => audio.copyWithin(this.offsets[i], r.start, r.end));
-      this.samples = audio.subarray(0, total);
+      this.samples = audio.subarray(0, total) as T;
     } else {
-      this.samples = new Float32Array(total);
-      regions.forEach((r, i) => this.samples.set(audio.subarray(r.start, r.end), this.offsets[i]));
+      const copy = (audio instanceof Int16Array ? new Int16Array(total) : new Float32Array(total)) as T;
+      regions.forEach((r, i) => copy.set(audio.subarray(r.start, r.end), this.offsets[i]));
+      this.samples = copy;
     }
   }
 

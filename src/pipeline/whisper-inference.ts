@@ -1,6 +1,7 @@
 // The engine's front door: audio in, timed text out. Loads the model once, then transcribes many.
 import pLimit from 'p-limit';
-import { decodeAudio, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
+import { decodePcm16, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
+import type { Samples } from '../audio/samples.js';
 import { AudioDecodeError } from '../errors.js';
 import { CHUNK_FRAMES, HOP_LENGTH, LogMelExtractor, sliceWindow, TAIL_PADDING } from '../features/log-mel.js';
 import { readWhisperConfig } from '../model/config.js';
@@ -122,7 +123,8 @@ export class WhisperInference {
     const loaded = await this.load();
     const timings: Timings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
     let t = performance.now();
-    const samples = input instanceof Float32Array ? input : await decodeAudio(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
+    // decoded audio stays 16-bit (half the memory of float32); a caller's float samples are used as they are
+    const samples: Samples = input instanceof Float32Array ? input : await decodePcm16(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
     timings.decode = performance.now() - t;
     const duration = samples.length / SAMPLE_RATE;
     if (options.maxAudioSeconds !== undefined && duration > options.maxAudioSeconds) {
@@ -158,7 +160,7 @@ export class WhisperInference {
   }
 
   /** The language of the first 30 s, for multilingual models asked for none. */
-  private async detect(loaded: Loaded, samples: Float32Array, timings: Timings): Promise<string> {
+  private async detect(loaded: Loaded, samples: Samples, timings: Timings): Promise<string> {
     const { mel, model, tokenizer } = loaded;
     const t = performance.now();
     const first = samples.subarray(0, Math.min(samples.length, CHUNK_FRAMES * HOP_LENGTH));
@@ -274,7 +276,7 @@ export class WhisperInference {
    * rest of that chunk goes round again (batched with every other chunk that has audio left), so
    * no speech the VAD found is dropped.
    */
-  private async batched(loaded: Loaded, samples: Float32Array, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+  private async batched(loaded: Loaded, samples: Samples, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, mel, model } = loaded;
     const sot = this.sotFor(loaded, language, options);
     const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
@@ -350,7 +352,7 @@ export class WhisperInference {
     return results.map((result, i) => ({ result, words: words[i], batch, batchTimings }));
   }
 
-  private async sequential(loaded: Loaded, samples: Float32Array, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+  private async sequential(loaded: Loaded, samples: Samples, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, model } = loaded;
     const sampleCount = samples.length;
     const t = performance.now();
