@@ -56,6 +56,7 @@ export async function beamDecodeBatch(
   const finished: Map<string, Hypothesis>[] = Array.from({ length: windows }, () => new Map());
   const done = new Array<boolean>(windows).fill(false);
   const maxNew = Math.min(options.maxNewTokens, model.config.maxTextPositions - prompts[0].length);
+  const row = new Float32Array(vocab); // one hypothesis' filtered logits at a time, reused
   let steps = 0;
   for (let n = 0; n < maxNew && done.includes(false); n++) {
     const nextTokens = new BigInt64Array(windows * B);
@@ -70,7 +71,7 @@ export async function beamDecodeBatch(
         const hyp = beams[w][b];
         if (hyp.logprob === -Infinity) continue;
         const original = logits.subarray((w * B + b) * vocab, (w * B + b + 1) * vocab);
-        const row = original.slice();
+        row.set(original);
         applyFilters(row, hyp.tokens, options.filters);
         const rowLogZ = filteredLogSumExp(original, row, logZ?.[w * B + b]);
         for (const token of topK(row, B + 1)) {
