@@ -8,6 +8,12 @@ import { CHUNK_FRAMES, HOP_LENGTH, sliceWindow, TAIL_PADDING } from '../src/feat
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { audioPath } from './helpers.js';
 
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
 /** Float32 log-sum-exp, as the graph computes it (float32 accumulation, then rounded). */
 function float32LogSumExp(x: Float32Array): number {
   return Math.fround(logSumExp(x, 0, x.length));
@@ -63,6 +69,19 @@ describe('decoder steps (float32, native layout)', () => {
     const filtered = step.logits.slice(0, model.config.vocabSize);
     applyFilters(filtered, [], options.filters);
     expect(filteredLogSumExp(step.logits, filtered, step.logZ![0])).toBeCloseTo(logSumExp(filtered, 0, filtered.length), 4);
+  });
+
+  it('decoding twice from the same (older) cache gives the same step: reused buffers never overwrite a live cache', async () => {
+    const { loaded, windows, options } = await setup();
+    const { model } = loaded;
+    const audio = await model.encode(windows[0], 1, CHUNK_FRAMES);
+    const sot = options.sotSequence;
+    const first = await model.decode(BigInt64Array.from(sot, BigInt), sot.length, audio, null);
+    const token = BigInt(loaded.tokenizer.timestampBegin);
+    const once = (await model.decode(BigInt64Array.of(token), 1, audio, first.cache)).logits.slice();
+    // first.cache is now an older step of its store: a second branch from it must see it intact
+    const again = (await model.decode(BigInt64Array.of(token), 1, audio, first.cache)).logits;
+    expect(maxAbsDiff(again, once)).toBe(0);
   });
 
   it('a batch whose rows finish at different steps decodes each row as it would alone (reused cache buffers)', async () => {

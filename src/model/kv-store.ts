@@ -48,6 +48,16 @@ export class KvStore {
   }
 
   /**
+   * Whether `tensors` (a cache) live in this store's current set: only then may a step or a
+   * selection write into the other set. A cache from an older step of the same loop lives in a set
+   * that has been written over, or is about to be; it gets a new store instead of corrupting itself.
+   */
+  holds(tensors: Record<string, ort.Tensor>): boolean {
+    if (this.current === -1) return false;
+    return (tensors.present_k_0?.data as KvArray | undefined)?.buffer === this.sets[this.current][0].buffer;
+  }
+
+  /**
    * Output tensors for a step that leaves `positions` cached for `rows` rows, written into the
    * set that does not hold the current cache. Call `advance()` once the step has run.
    */

@@ -218,7 +218,7 @@ class NativeOnnx extends BaseOnnx {
       feeds[`past_v_${i}`] = cache ? cache.tensors[`present_v_${i}`] : emptyKv(this.kvType, batch, this.config);
     }
     const previous = (cache as NativeCache | null)?.store;
-    const store = previous?.fits(batch, length) ? previous : KvStore.create(this.kvShape, batch, length);
+    const store = previous?.fits(batch, length) && previous.holds(cache!.tensors) ? previous : KvStore.create(this.kvShape, batch, length);
     const fetches: Record<string, ort.Tensor | null> = store.outputs(batch, length, this.hasLogZ);
     if (withAlignment && this.supportsAlignment) fetches.alignment = null;
     const out = await this.decoder.run(feeds, fetches);
@@ -240,7 +240,7 @@ class NativeOnnx extends BaseOnnx {
   override selectCacheRows(cache: DecoderCache, rows: number[]): DecoderCache {
     if (isIdentity(rows, cache.batch)) return cache;
     const { store } = cache as NativeCache;
-    if (!store?.fits(rows.length, cache.length)) return super.selectCacheRows(cache, rows);
+    if (!store?.fits(rows.length, cache.length) || !store.holds(cache.tensors)) return super.selectCacheRows(cache, rows);
     const selected: NativeCache = { batch: rows.length, length: cache.length, tensors: store.select(cache.tensors, rows, cache.length), store };
     return selected;
   }
