@@ -39,3 +39,17 @@ export function concurrentShortClips(count: number): Workload {
   const picked = manifest.slice(0, count);
   return { name: `${count}-concurrent-short`, files: picked.map((c) => audio(join('hifitts', c.audio))), reference: picked.map((c) => c.text).join(' '), concurrent: true };
 }
+
+/**
+ * An hour of real speech with a reference: the 241.5 s human long-form clip 15 times (60.4 min),
+ * as 24 kb/s Opus like a real upload, built once into the cache.
+ */
+export function hourClip(): Workload {
+  const dir = join(cacheDir(), 'bench');
+  const path = join(dir, 'longform-hour.ogg');
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-stream_loop', '14', '-i', audio('hifitts/longform.flac'), '-ac', '1', '-c:a', 'libopus', '-b:a', '24k', path]);
+  }
+  return { name: 'longform-hour', files: [path], reference: Array(15).fill(text('hifitts/longform.txt')).join(' ') };
+}

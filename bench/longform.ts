@@ -1,26 +1,20 @@
 // npm run bench:longform: sequential against batched inference (batch 1, 4, 8, 16) on gettysburg
 // (95 s) and a 10-minute clip: RTF, WER and peak RSS, one process per configuration.
 // Writes bench/results/longform.{md,json}.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { sharedClip, tenMinuteClip } from './clips.js';
-import type { WorkerOutput, WorkerSpec } from './protocol.js';
+import type { WorkerOutput } from './protocol.js';
+import { audiodecodeWorker } from './spawn.js';
 
 const THREADS = process.env.BENCH_THREADS ?? '2';
 const workloads = [sharedClip('gettysburg', 'gettysburg.wav', 'gettysburg.txt'), tenMinuteClip()];
 const configs = [{ mode: 'sequential' }, ...[1, 4, 8, 16].map((b) => ({ mode: 'batched', batchSize: b }))] as { mode: string; batchSize?: number }[];
 
 function worker(config: { mode: string; batchSize?: number }): Promise<WorkerOutput> {
-  return new Promise((resolve, reject) => {
-    const spec: WorkerSpec = { computeType: 'int8', threads: Number(THREADS), runs: 1, beam: 1, batched: config.mode === 'batched', batchSize: config.batchSize, workloads: workloads.map((w) => ({ name: w.name, files: w.files })) };
-    const child = spawn(process.execPath, [join(projectRoot, '.bench-build', 'bench', 'worker-audiodecode.js'), JSON.stringify(spec)], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`worker exited ${code}`))));
-  });
+  return audiodecodeWorker({ computeType: 'int8', threads: Number(THREADS), runs: 1, beam: 1, batched: config.mode === 'batched', batchSize: config.batchSize, workloads: workloads.map((w) => ({ name: w.name, files: w.files })) });
 }
 
 const rows = [];

@@ -18,6 +18,8 @@ export interface WorkerResult {
   name: string;
   audioSeconds: number;
   walls: number[];
+  /** Wall seconds of the warm-up run (AudioDecode's worker; bench:hour times its one run by it). */
+  warmWall?: number;
   /** The files' transcripts, in order, joined by a space. */
   text: string;
 }

@@ -1,7 +1,6 @@
 // npm run bench: AudioDecode (sequential and batched) against transformers.js and faster-whisper on
 // the same machine, audio, weights and threads, in one run. Writes bench/results/latest.{md,json,svg}.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, projectRoot } from '../src/env.js';
@@ -9,6 +8,7 @@ import { wordErrorRate } from '../src/text/wer.js';
 import { concurrentShortClips, sharedClip, tenMinuteClip, type Workload } from './clips.js';
 import { rtfChartSvg } from './plot.js';
 import type { WorkerOutput, WorkerSpec } from './protocol.js';
+import { runWorker, workerScript } from './spawn.js';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -52,16 +52,6 @@ const jobs: Job[] = QUICK
       ...(['audiodecode', 'faster-whisper'] as const).map((engine): Job => ({ engine, computeType: 'int8', beam: 5, workloads: [jfk, gettysburg, longform] })),
     ];
 
-/**
- * The Node workers run compiled (npm run bench builds them into .bench-build), as the product runs
- * from dist: under tsx each process would carry ~32 MB of transpiler in its peak RSS.
- */
-function workerScript(name: string): string {
-  const compiled = join(projectRoot, '.bench-build', 'bench', `${name}.js`);
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run the benchmark with 'npm run bench' (it compiles the workers)`);
-  return compiled;
-}
-
 function spawnWorker(job: Job): Promise<{ out: WorkerOutput; spawnedAt: number }> {
   const spec: WorkerSpec = {
     computeType: job.computeType,
@@ -75,18 +65,7 @@ function spawnWorker(job: Job): Promise<{ out: WorkerOutput; spawnedAt: number }
     job.engine === 'faster-whisper'
       ? [join(cacheDir(), 'venv', 'bin', 'python'), ['bench/worker_faster_whisper.py', join(cacheDir(), 'ct2', 'faster-whisper-tiny.en'), JSON.stringify(spec)]]
       : [process.execPath, [workerScript(job.engine === 'transformers.js' ? 'worker-transformers' : 'worker-audiodecode'), JSON.stringify(spec)]];
-  return new Promise((resolve, reject) => {
-    const spawnedAt = Date.now() / 1000;
-    const env = { ...process.env, OMP_NUM_THREADS: String(THREADS) };
-    const child = spawn(command, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${job.engine} worker exited ${code}`));
-      resolve({ out: JSON.parse(stdout.trim().split('\n').pop()!), spawnedAt });
-    });
-  });
+  return runWorker(command, args, { ...process.env, OMP_NUM_THREADS: String(THREADS) });
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
