@@ -8,7 +8,7 @@ import { wordErrorRate } from '../src/text/wer.js';
 import { concurrentShortClips, sharedClip, tenMinuteClip, type Workload } from './clips.js';
 import { rtfChartSvg } from './plot.js';
 import type { WorkerOutput, WorkerSpec } from './protocol.js';
-import { runWorker, workerScript } from './spawn.js';
+import { imageAllocatorEnv, runWorker, workerScript } from './spawn.js';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -112,6 +112,7 @@ Model: tiny.en, the same weights for all (Systran/faster-whisper-tiny.en; ONNX c
 Temperature fallback on; no VAD except in audiodecode-batched, which cuts its chunks with Silero VAD.
 Wall: median of ${QUICK ? 1 : RUNS} runs after a warm-up run of the same workload; cold start: process spawn to model ready;
 RTF = audio s / wall s; peak RSS: the engine process's maximum over all its workloads.
+Every engine runs with the images' allocator setting (${Object.entries(imageAllocatorEnv()).map(([k, v]) => `${k}=${v}`).join(', ')}; Dockerfile.cpu).
 ${short.name}: ${short.files.length} short files submitted at once (AudioDecode batches their windows; the peers take them one by one).
 
 ${header}

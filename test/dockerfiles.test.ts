@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
+import { imageAllocatorEnv } from '../bench/spawn.js';
 import { projectRoot } from '../src/env.js';
 
 // No Docker engine runs here, so the images are checked by parsing their Dockerfiles.
@@ -35,6 +36,12 @@ describe.each(['Dockerfile.cpu', 'Dockerfile.gpu'])('%s', (name) => {
     expect(has('EXPOSE', /8080/)).toBe(true);
     // read-only root file system: the model lives under /models, nothing writes into /app
     expect(has('ENV', /AUDIODECODE_CACHE=\/models/)).toBe(true);
+  });
+
+  it('runs with the allocator setting the benchmark measured (bench/spawn.ts reads it from Dockerfile.cpu)', () => {
+    const measured = imageAllocatorEnv();
+    expect(Number(measured.MALLOC_MMAP_THRESHOLD_)).toBeGreaterThan(0);
+    for (const [key, value] of Object.entries(measured)) expect(has('ENV', new RegExp(`(^|\\s)${key}=${value}(\\s|$)`))).toBe(true);
   });
 
   it('copies only files that exist in the repository', () => {
