@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSync } from 'subtitle';
 import { render } from '../src/formats/index.js';
@@ -111,4 +113,18 @@ describe('subtitle output', () => {
     expect(verbose.duration).toBeCloseTo(95.1, 0);
     expect(verbose.rtf).toBeGreaterThan(1);
   });
+});
+
+describe('the CLI', () => {
+  it('transcribes a file to vtt on stdout, with RTF and stage timings on stderr', async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'transcribe', audioPath('jfk.mp3'), '--compute-type', 'int8', '--device', 'cpu', '--format', 'vtt']);
+    const cues = parseSync(stdout).filter((n) => n.type === 'cue');
+    expect(cues.length).toBeGreaterThanOrEqual(1);
+    expect(wordErrorRate(referenceText('jfk.mp3'), cues.map((c) => (c.data as { text: string }).text).join(' '))).toBe(0);
+    const stages = stderr.match(/11\.0 s of audio in ([\d.]+) s \(RTF ([\d.]+)x; decode ([\d.]+), vad ([\d.]+), features ([\d.]+), encode ([\d.]+), generate ([\d.]+) s\)/);
+    expect(stages, stderr).not.toBeNull();
+    const [total, , ...parts] = stages!.slice(1).map(Number);
+    expect(parts.every((p) => p > 0)).toBe(true);
+    expect(parts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total + 0.01);
+  }, 60_000);
 });

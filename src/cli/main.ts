@@ -42,7 +42,10 @@ program
       wordTimestamps: opts.wordTimestamps,
       onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
     });
-    process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${(result.timings.total / 1000).toFixed(2)} s (RTF ${result.rtf.toFixed(1)}x)\n`);
+    const { timings } = result;
+    const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+    const stages = (['decode', 'vad', 'features', 'encode', 'generate'] as const).map((stage) => `${stage} ${seconds(timings[stage])}`).join(', ');
+    process.stderr.write(`\naudiodecode: ${result.duration.toFixed(1)} s of audio in ${seconds(timings.total)} s (RTF ${result.rtf.toFixed(1)}x; ${stages} s)\n`);
     process.stdout.write(render(result, opts.format as Format));
     await whisper.close();
   });
