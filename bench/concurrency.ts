@@ -1,11 +1,12 @@
 // npm run bench:server: requests/s and aggregate RTF of one transcription function at 1, 4 and
 // 16 concurrent clients, with dynamic batching (batch 8) and without it (batch 1).
 // Writes bench/results/concurrency.{md,json}.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, sharedDir } from '../src/env.js';
+import { sharedDir } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { startFunction } from '../tools/local-stack.js';
+import { writeResults } from './results.js';
 
 const manifest = JSON.parse(readFileSync(join(sharedDir(), 'audio', 'hifitts', 'manifest.json'), 'utf8')) as { audio: string; text: string; duration: number }[];
 const clips = manifest.map((c) => ({ bytes: readFileSync(join(sharedDir(), 'audio', 'hifitts', c.audio)), text: c.text, duration: c.duration }));
@@ -82,7 +83,4 @@ const md = [
   ...rows.map((r) => `| ${r.batchSize} | ${r.clients} | ${r.requestsPerSecond} | ${r.aggregateRtf} | ${r.p50LatencyS} | ${r.p95LatencyS} | ${(r.meanWer * 100).toFixed(1)}% |`),
   '',
 ].join('\n');
-mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(projectRoot, 'bench', 'results', 'concurrency.md'), md);
-writeFileSync(join(projectRoot, 'bench', 'results', 'concurrency.json'), JSON.stringify({ rows }, null, 2) + '\n');
-process.stdout.write(md);
+writeResults('concurrency', md, { rows });

@@ -1,11 +1,9 @@
 // npm run bench:hour: how memory grows with length. One hour of real speech (bench/clips.ts
 // hourClip), transcribed once per mode, each in a fresh process (int8, greedy, BENCH_THREADS):
 // wall time, RTF, WER and the process's peak RSS. Writes bench/results/hour.{md,json}.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { projectRoot } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { hourClip } from './clips.js';
+import { writeResults } from './results.js';
 import { audiodecodeWorker } from './spawn.js';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
@@ -35,7 +33,4 @@ const md = [
   ...rows.map((r) => `| ${r.mode} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} |`),
   '',
 ].join('\n');
-mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(projectRoot, 'bench', 'results', 'hour.md'), md);
-writeFileSync(join(projectRoot, 'bench', 'results', 'hour.json'), JSON.stringify({ rows }, null, 2) + '\n');
-process.stdout.write(md);
+writeResults('hour', md, { rows });

@@ -1,12 +1,10 @@
 // npm run bench:longform: sequential against batched inference (batch 1, 4, 8, 16) on gettysburg
 // (95 s) and a 10-minute clip: RTF, WER and peak RSS, one process per configuration.
 // Writes bench/results/longform.{md,json}.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { projectRoot } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { sharedClip, tenMinuteClip } from './clips.js';
 import type { WorkerOutput } from './protocol.js';
+import { writeResults } from './results.js';
 import { audiodecodeWorker } from './spawn.js';
 
 const THREADS = process.env.BENCH_THREADS ?? '2';
@@ -44,7 +42,4 @@ const md = [
   ...rows.map((r) => `| ${r.workload} | ${r.mode} | ${r.batchSize ?? '-'} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} |`),
   '',
 ].join('\n');
-mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(join(projectRoot, 'bench', 'results', 'longform.md'), md);
-writeFileSync(join(projectRoot, 'bench', 'results', 'longform.json'), JSON.stringify({ rows }, null, 2) + '\n');
-process.stdout.write(md);
+writeResults('longform', md, { rows });

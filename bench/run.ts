@@ -1,13 +1,14 @@
 // npm run bench: AudioDecode (sequential and batched) against transformers.js and faster-whisper on
 // the same machine, audio, weights and threads, in one run. Writes bench/results/latest.{md,json,svg}.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, projectRoot } from '../src/env.js';
+import { cacheDir } from '../src/env.js';
 import { wordErrorRate } from '../src/text/wer.js';
 import { concurrentShortClips, sharedClip, tenMinuteClip, type Workload } from './clips.js';
 import { rtfChartSvg } from './plot.js';
 import type { WorkerOutput, WorkerSpec } from './protocol.js';
+import { resultsDir, writeResults } from './results.js';
 import { imageAllocatorEnv, runWorker, workerScript } from './spawn.js';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
@@ -118,9 +119,6 @@ ${short.name}: ${short.files.length} short files submitted at once (AudioDecode 
 ${header}
 ${lines.join('\n')}
 `;
-const results = join(projectRoot, 'bench', 'results');
-mkdirSync(results, { recursive: true });
-writeFileSync(join(results, 'latest.md'), md);
-writeFileSync(join(results, 'latest.json'), JSON.stringify({ machine, rows }, null, 2) + '\n');
-writeFileSync(join(results, 'latest.svg'), await rtfChartSvg(rows));
-process.stdout.write(md);
+const svg = await rtfChartSvg(rows);
+writeResults('latest', md, { machine, rows });
+writeFileSync(join(resultsDir, 'latest.svg'), svg);
