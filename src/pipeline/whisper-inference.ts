@@ -424,8 +424,8 @@ export class WhisperInference {
 
 /**
  * 24 on CUDA (faster-whisper's A100-class figure; lower it for smaller GPUs). 1 on CPU, as measured
- * (npm run bench:longform, 2 cores): RTF stays flat from batch 1 to 16 (31-39) while peak RSS grows
- * from 392 MB to 1.8 GB; measure before raising it on many-core CPUs.
+ * (npm run bench:longform, 2 cores): RTF stays flat from batch 1 to 16 (32-38) while peak RSS grows
+ * from 372 MB to 1.9 GB; measure before raising it on many-core CPUs.
  */
 function defaultBatchSize(runtime: RuntimeChoice): number {
   return runtime.device === 'cuda' ? 24 : 1;
