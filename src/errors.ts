@@ -5,6 +5,8 @@ export type AudioDecodeErrorCode =
   | 'no_audio_stream'
   | 'ffmpeg_missing'
   | 'audio_too_long'
+  /** No room in TMPDIR for the decoded audio: the server's problem, not the input's. */
+  | 'no_scratch_space'
   | 'model_not_found'
   | 'cuda_unavailable'
   | 'invalid_option';

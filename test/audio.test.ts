@@ -1,7 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeAudio, joinPcm16, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
+import { decodeAudio, decodeToFile, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
+import { MemoryAudio, Pcm16File } from '../src/audio/source.js';
 import { AudioDecodeError } from '../src/errors.js';
 import { audioPath, scratch, transcode } from './helpers.js';
 
@@ -47,11 +49,40 @@ describe('decodeAudio', () => {
     for (let i = 0; i < fromFile.length; i += 997) expect(fromBytes[i]).toBe(fromFile[i]);
   });
 
-  it('joins 16-bit samples split across pipe chunks at odd byte offsets', () => {
-    const values = Int16Array.from([0, 1, -1, 32767, -32768, 12345, -12345, 256, -256]);
-    const bytes = Buffer.from(values.buffer);
-    const chunks = [bytes.subarray(0, 3), bytes.subarray(3, 4), bytes.subarray(4, 11), bytes.subarray(11)];
-    expect([...joinPcm16(chunks, values.length)]).toEqual([...values]);
+  it('reads 16-bit PCM from its file by range, across its read buffer, with zeros outside the audio', () => {
+    const values = Int16Array.from({ length: 200_000 }, (_, i) => ((i * 7919) % 65536) - 32768);
+    const path = join(dir, 'ramp.s16le');
+    writeFileSync(path, Buffer.from(values.buffer));
+    const file = new Pcm16File(openSync(path, 'r'), values.length);
+    const memory = new MemoryAudio(Float32Array.from(values, (v) => v / 32768));
+    // 65536 samples go through the read buffer at a time: these ranges cross it, and both ends
+    for (const [start, end] of [[0, 10], [65530, 65540], [-5, 131_100], [199_990, 200_010], [250_000, 250_004]]) {
+      expect([...file.slice(start, end)]).toEqual([...memory.slice(start, end)]);
+    }
+    expect(file.slice(-2, 1)).toEqual(Float32Array.from([0, 0, -1]));
+    expect([...file.range(100, 105).slice()]).toEqual([...memory.slice(100, 105)]);
+    file.close();
+    expect(() => file.slice(0, 1)).toThrow(/closed/);
+  });
+
+  it('decodes into a file that is already gone from the scratch directory', async () => {
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('audiodecode-')).length;
+    const audio = await decodeToFile(audioPath('jfk.wav'));
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('audiodecode-')).length).toBe(before);
+    expect([...audio.slice(16000, 16100)]).toEqual([...(await decodeAudio(audioPath('jfk.wav'))).subarray(16000, 16100)]);
+    audio.close();
+  });
+
+  it('says where to decode when TMPDIR is not writable', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'no-such-dir');
+    try {
+      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'no_scratch_space');
+      expect(err.message).toContain('TMPDIR');
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   });
 
   it('rejects empty input', async () => {

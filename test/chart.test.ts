@@ -120,6 +120,16 @@ describe('helm chart', () => {
     expect(baked.initContainers).toBeUndefined();
   });
 
+  it("gives each pool's /tmp room for the decoded audio it spills there, and rejects a size Kubernetes cannot read", () => {
+    const pools = (sets: string[] = []) => workloads(render(sets).manifests).filter((m) => m.metadata.name !== 'rel-router');
+    const tmp = (d: Manifest) => d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tmp').emptyDir.sizeLimit;
+    expect(pools().map(tmp)).toEqual(['8Gi', '8Gi']);
+    expect(pools(['scratchSizeLimit=20Gi']).map(tmp)).toEqual(['20Gi', '20Gi']);
+    const bad = render(['scratchSizeLimit=lots']);
+    expect(bad.ok).toBe(false);
+    expect(bad.stderr).toContain('scratchSizeLimit');
+  });
+
   it('the router may only list and watch EndpointSlices in its namespace', () => {
     const { manifests } = render();
     const role = manifests.find((m) => m.kind === 'Role')!;

@@ -20,6 +20,7 @@ const ENGINE_STATUS: Record<AudioDecodeErrorCode, number> = {
   no_audio_stream: 422,
   ffmpeg_missing: 500,
   audio_too_long: 413,
+  no_scratch_space: 503,
   model_not_found: 503,
   cuda_unavailable: 503,
   invalid_option: 400,

@@ -1,11 +1,13 @@
-// Decode any container/codec ffmpeg knows to 16 kHz mono 16-bit PCM, streamed through a pipe (as
-// faster-whisper's decoder does); the engine keeps it 16-bit (src/audio/samples.ts), callers of
-// decodeAudio get float32.
+// Decode any container/codec ffmpeg knows to 16 kHz mono 16-bit PCM (what faster-whisper's decoder
+// produces too), into a file the engine reads window by window (src/audio/source.ts).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
-import { toFloat32 } from './samples.js';
+import { Pcm16File } from './source.js';
 
 export const SAMPLE_RATE = 16000;
 
@@ -36,50 +38,70 @@ export function findFfmpeg(): string {
 export type AudioInput = string | Uint8Array;
 
 export interface DecodeOptions {
-  /** Stop with `audio_too_long` once this many seconds have been decoded. */
+  /** Fail with `audio_too_long` when the audio is longer than this many seconds (decoding stops there). */
   maxSeconds?: number;
   signal?: AbortSignal;
 }
 
-/** Decode a file path or in-memory bytes to float32 samples in [-1, 1). */
+/** Decode a file path or in-memory bytes to float32 samples in [-1, 1), all in memory. */
 export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}): Promise<Float32Array> {
-  return toFloat32(await decodePcm16(input, options));
+  const audio = await decodeToFile(input, options);
+  try {
+    return audio.slice();
+  } finally {
+    audio.close();
+  }
 }
 
 /**
- * Decode a file path or in-memory bytes to 16-bit samples. Bytes go to ffmpeg's stdin and samples
- * come back on stdout (no temporary files); ffmpeg's stderr becomes the error message when it fails.
+ * Decode a file path or in-memory bytes to 16-bit PCM in a temporary file (under TMPDIR) that the
+ * stages read by range: an hour of audio is 115 MB of disk and page cache, not of the heap. Bytes
+ * go to ffmpeg's stdin; ffmpeg writes the file itself, so no sample passes through JavaScript
+ * until a stage reads it. The file is unlinked as soon as it is open: nothing is left behind,
+ * even when the process dies. ffmpeg's stderr becomes the error message when it fails.
  */
-export function decodePcm16(input: AudioInput, options: DecodeOptions = {}): Promise<Int16Array> {
+export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<Pcm16File> {
   if (typeof input !== 'string' && input.byteLength === 0) {
-    return Promise.reject(new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)'));
+    throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)');
   }
+  const dir = await mkdtemp(join(tmpdir(), 'audiodecode-')).catch((err: Error) => {
+    throw new AudioDecodeError('no_scratch_space', `cannot create the file to decode into under ${tmpdir()} (${err.message}): set TMPDIR to a writable directory`);
+  });
+  try {
+    const path = join(dir, 'audio.s16le');
+    const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);
+    await runFfmpeg(input, path, maxSamples, options.signal);
+    const length = Math.floor((await stat(path)).size / BYTES_PER_SAMPLE);
+    if (length === 0) throw new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)');
+    if (maxSamples !== undefined && length > maxSamples) {
+      throw new AudioDecodeError('audio_too_long', `the audio is longer than the limit of ${options.maxSeconds} s`);
+    }
+    return new Pcm16File(openSync(path, 'r'), length);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const BYTES_PER_SAMPLE = 2;
+
+/** ffmpeg from `input` to `path` as 16 kHz mono s16le; with `maxSamples`, it stops one sample past it. */
+function runFfmpeg(input: AudioInput, path: string, maxSamples: number | undefined, signal: AbortSignal | undefined): Promise<void> {
   const source = typeof input === 'string' ? input : 'pipe:0';
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '0', '-i', source, '-vn', '-map', '0:a:0',
-    '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'];
+    '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le'];
+  if (maxSamples !== undefined) args.push('-t', String((maxSamples + 1) / SAMPLE_RATE));
+  args.push('-y', path);
   if (typeof input !== 'string') args.splice(0, 1); // -nostdin would close the pipe we write to
   return new Promise((resolve, reject) => {
     let proc;
     try {
-      proc = spawn(findFfmpeg(), args, { stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+      proc = spawn(findFfmpeg(), args, { stdio: ['pipe', 'ignore', 'pipe'], signal });
     } catch (err) {
       reject(err);
       return;
     }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
     let stderr = '';
     let failure: Error | undefined;
-    const maxBytes = options.maxSeconds ? Math.ceil(options.maxSeconds * SAMPLE_RATE) * BYTES_PER_SAMPLE : Infinity;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > maxBytes && !failure) {
-        failure = new AudioDecodeError('audio_too_long', `the audio is longer than the limit of ${options.maxSeconds} s`);
-        proc.kill('SIGKILL');
-        return;
-      }
-      chunks.push(chunk);
-    });
     proc.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < 4000) stderr += chunk.toString();
     });
@@ -93,44 +115,21 @@ export function decodePcm16(input: AudioInput, options: DecodeOptions = {}): Pro
     proc.on('close', (code) => {
       if (failure) return reject(failure);
       if (code !== 0) return reject(describeFailure(stderr, input));
-      const length = Math.floor(bytes / BYTES_PER_SAMPLE);
-      if (length === 0) {
-        return reject(new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)'));
-      }
-      resolve(joinPcm16(chunks, length));
+      resolve();
     });
     if (typeof input === 'string') proc.stdin.end();
     else proc.stdin.end(input);
   });
 }
 
-const BYTES_PER_SAMPLE = 2;
-
-/**
- * Little-endian 16-bit chunks into one Int16Array (a sample may straddle two chunks: the bytes are
- * joined, not the samples), with no concatenated copy in between; each chunk is dropped once copied.
- * Int16Array is host-endian: little-endian on every platform onnxruntime-node ships for.
- */
-export function joinPcm16(chunks: Buffer[], length: number): Int16Array {
-  const samples = new Int16Array(length);
-  const bytes = new Uint8Array(samples.buffer);
-  let at = 0;
-  for (let c = 0; c < chunks.length && at < bytes.length; c++) {
-    const take = Math.min(chunks[c].length, bytes.length - at);
-    bytes.set(take === chunks[c].length ? chunks[c] : chunks[c].subarray(0, take), at);
-    at += take;
-    chunks[c] = EMPTY;
-  }
-  return samples;
-}
-
-const EMPTY = Buffer.alloc(0);
-
 function describeFailure(stderr: string, input: AudioInput): AudioDecodeError {
   const what = typeof input === 'string' ? input : `${input.byteLength} bytes of input`;
   const detail = stderr.trim().split('\n').slice(-3).join('; ');
   if (/does not contain any stream|matches no streams|Output file .* does not contain/i.test(stderr)) {
     return new AudioDecodeError('no_audio_stream', `${what} has no audio stream (${detail})`);
+  }
+  if (/No space left on device|Disk quota exceeded/i.test(stderr)) {
+    return new AudioDecodeError('no_scratch_space', `no room under ${tmpdir()} for the decoded audio (16 kHz 16-bit, 115 MB per hour): free space there or point TMPDIR at a larger disk`);
   }
   if (/No such file or directory/i.test(stderr)) {
     return new AudioDecodeError('invalid_audio', `${what}: no such file`);

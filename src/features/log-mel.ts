@@ -3,7 +3,7 @@
 // The transform runs on onnxruntime as one matrix product per block of frames (a weightless graph,
 // src/features/stft-graph.ts): SGEMM against a windowed DFT basis is ~28x faster than the JS FFT per
 // frame, since n_fft = 400 has no power-of-two FFT. TypeScript only frames the audio and clamps.
-import { copySamples, sampleAt, type Samples } from '../audio/samples.js';
+import { asSource, type AudioSource } from '../audio/source.js';
 import { ort, threadOptions } from '../model/runtime.js';
 import { melFilterbank } from './mel-filters.js';
 import { STFT_GRAPH_BASE64 } from './stft-graph.js';
@@ -64,7 +64,8 @@ export class LogMelExtractor {
    * Features of `samples` followed by `padSamples` zeros, as Whisper pads its input: one frame
    * per hop, the final (partial) STFT frame dropped. The clamp uses the maximum over all frames.
    */
-  async compute(samples: Samples, padSamples = CHUNK_SAMPLES): Promise<LogMel> {
+  async compute(audio: Float32Array | AudioSource, padSamples = CHUNK_SAMPLES): Promise<LogMel> {
+    const samples = asSource(audio);
     const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const data = new Float32Array(this.nMels * frames);
     const max = await this.logEnergies(samples, padSamples, 0, frames, data, frames);
@@ -73,14 +74,15 @@ export class LogMelExtractor {
   }
 
   /** The maximum log10 energy over all frames: what `window` clamps against (one pass, nothing kept). */
-  async maxLogEnergy(samples: Samples, padSamples: number): Promise<number> {
+  async maxLogEnergy(audio: Float32Array | AudioSource, padSamples: number): Promise<number> {
+    const samples = asSource(audio);
     const frames = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     const scratch = new Float32Array(this.nMels * BLOCK_FRAMES);
-    const block = new Float32Array(BLOCK_FRAMES * N_FFT); // one framing buffer for the whole pass
+    const buffers = framingBuffers(); // one set for the whole pass
     let max = -Infinity;
     for (let first = 0; first < frames; first += BLOCK_FRAMES) {
       const count = Math.min(BLOCK_FRAMES, frames - first);
-      max = Math.max(max, await this.logEnergies(samples, padSamples, first, count, scratch, count, block));
+      max = Math.max(max, await this.logEnergies(samples, padSamples, first, count, scratch, count, buffers));
     }
     return max;
   }
@@ -90,7 +92,8 @@ export class LogMelExtractor {
    * clamped against `max` (from maxLogEnergy). Equal to sliceWindow(compute(...)) without ever
    * holding more than the window: long audio keeps one window of features in memory, not all.
    */
-  async window(samples: Samples, padSamples: number, start: number, count: number, max: number, frames = CHUNK_FRAMES): Promise<Float32Array> {
+  async window(audio: Float32Array | AudioSource, padSamples: number, start: number, count: number, max: number, frames = CHUNK_FRAMES): Promise<Float32Array> {
+    const samples = asSource(audio);
     const out = new Float32Array(this.nMels * frames);
     const total = Math.floor((samples.length + padSamples) / HOP_LENGTH);
     count = Math.max(0, Math.min(count, frames, total - start));
@@ -105,27 +108,36 @@ export class LogMelExtractor {
    * log10 mel energies of frames [first, first + count) into `out` ([nMels x stride], starting at
    * column 0), unscaled; returns their maximum.
    */
-  private async logEnergies(samples: Samples, padSamples: number, first: number, count: number, out: Float32Array, stride: number, frameBuffer?: Float32Array): Promise<number> {
+  private async logEnergies(samples: AudioSource, padSamples: number, first: number, count: number, out: Float32Array, stride: number, buffers = framingBuffers()): Promise<number> {
     const total = samples.length + padSamples;
     const half = N_FFT / 2;
-    const at = (i: number): number => {
-      // centered STFT: reflect around both ends of the padded signal
-      if (i < 0) i = -i;
-      if (i >= total) i = 2 * (total - 1) - i;
-      return i < samples.length ? sampleAt(samples, i) : 0;
-    };
     // frames that lie wholly in the zero padding are log10(1e-10): no transform needed for them
     const audibleEnd = Math.min(first + count, Math.ceil((samples.length + half) / HOP_LENGTH) + 1);
     let max = audibleEnd < first + count ? -10 : -Infinity;
     for (let m = 0; m < this.nMels; m++) out.fill(-10, m * stride, m * stride + count);
     for (let from = first; from < audibleEnd; from += BLOCK_FRAMES) {
       const n = Math.min(BLOCK_FRAMES, audibleEnd - from);
-      const block = frameBuffer && frameBuffer.length >= n * N_FFT ? frameBuffer.subarray(0, n * N_FFT) : new Float32Array(n * N_FFT);
+      // one read covers the block's frames (they overlap: hop 160, width 400), zeros past the audio,
+      // and at least samples [0, half] that the reflection at the start reads
+      const spanStart = from * HOP_LENGTH - half;
+      const spanLength = Math.max((n - 1) * HOP_LENGTH + N_FFT, half + 1 - spanStart);
+      const span = buffers.span.subarray(0, spanLength);
+      samples.read(span, 0, spanStart, spanStart + spanLength);
+      const block = buffers.frames.subarray(0, n * N_FFT);
       for (let t = 0; t < n; t++) {
         const origin = (from + t) * HOP_LENGTH - half;
         const row = block.subarray(t * N_FFT, (t + 1) * N_FFT);
-        if (origin >= 0 && origin + N_FFT <= samples.length) copySamples(row, 0, samples, origin, origin + N_FFT);
-        else for (let i = 0; i < N_FFT; i++) row[i] = at(origin + i);
+        if (origin >= 0 && origin + N_FFT <= samples.length) {
+          row.set(span.subarray(origin - spanStart, origin - spanStart + N_FFT));
+          continue;
+        }
+        // centered STFT: reflect around both ends of the padded signal (both land inside the span)
+        for (let i = 0; i < N_FFT; i++) {
+          let at = origin + i;
+          if (at < 0) at = -at;
+          if (at >= total) at = 2 * (total - 1) - at;
+          row[i] = at < samples.length && at - spanStart < spanLength ? span[at - spanStart] : 0;
+        }
       }
       const result = await this.session.run({ frames: new ort.Tensor('float32', block, [n, N_FFT]), basis: this.basis, mel: this.mel });
       const logMel = result.log10_mel.data as Float32Array; // [nMels x n]
@@ -141,6 +153,11 @@ export class LogMelExtractor {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** Scratch for one block of frames: the audio it spans, and the frames laid out row by row. */
+function framingBuffers(): { span: Float32Array; frames: Float32Array } {
+  return { span: new Float32Array((BLOCK_FRAMES - 1) * HOP_LENGTH + N_FFT + 1), frames: new Float32Array(BLOCK_FRAMES * N_FFT) };
 }
 
 /** Whisper's dynamic range and scaling, in place: clamp to (max - 8), then (x + 4) / 4. */

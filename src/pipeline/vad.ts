@@ -2,11 +2,12 @@
 // and the speech-region algorithm of Silero's get_speech_timestamps as faster-whisper uses it.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { copySamples, type Samples } from '../audio/samples.js';
+import { asSource, AudioSource } from '../audio/source.js';
 import { ort, threadOptions } from '../model/runtime.js';
 
 const WINDOW = 512; // samples per VAD frame at 16 kHz
 const CONTEXT = 64; // v5 sees the previous frame's last 64 samples
+const READ_FRAMES = 64;
 
 export interface VadOptions {
   threshold: number;
@@ -37,16 +38,18 @@ export class SileroVad {
   }
 
   /** Speech probability of each 512-sample frame (32 ms). */
-  async probabilities(samples: Samples): Promise<Float32Array> {
+  async probabilities(audio: Float32Array | AudioSource): Promise<Float32Array> {
+    const samples = asSource(audio);
     const frames = Math.ceil(samples.length / WINDOW);
     const probs = new Float32Array(frames);
     let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
     const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
     const input = new Float32Array(CONTEXT + WINDOW);
+    const block = new Float32Array(READ_FRAMES * WINDOW); // the audio is read 2 s at a time
     for (let f = 0; f < frames; f++) {
+      if (f % READ_FRAMES === 0) samples.read(block, 0, f * WINDOW, (f + READ_FRAMES) * WINDOW);
       input.copyWithin(0, WINDOW, WINDOW + CONTEXT); // last frame's tail becomes the context
-      input.fill(0, CONTEXT);
-      copySamples(input, CONTEXT, samples, f * WINDOW, Math.min((f + 1) * WINDOW, samples.length));
+      input.set(block.subarray((f % READ_FRAMES) * WINDOW, (f % READ_FRAMES + 1) * WINDOW), CONTEXT);
       const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, CONTEXT + WINDOW]), state, sr });
       probs[f] = (out.output.data as Float32Array)[0];
       state = out.stateN;
@@ -54,7 +57,8 @@ export class SileroVad {
     return probs;
   }
 
-  async speechRegions(samples: Samples, options: VadOptions = DEFAULT_VAD): Promise<Region[]> {
+  async speechRegions(audio: Float32Array | AudioSource, options: VadOptions = DEFAULT_VAD): Promise<Region[]> {
+    const samples = asSource(audio);
     return speechRegions(await this.probabilities(samples), samples.length, options);
   }
 
@@ -149,38 +153,51 @@ export function mergeRegions(regions: Region[], maxSamples: number): Region[] {
   return chunks;
 }
 
-/** Speech regions laid end to end, and the way back to original times. */
-export class SpeechTimeline<T extends Samples = Samples> {
+/** Speech regions laid end to end, read straight from the audio (nothing is copied), and the way back to original times. */
+export class SpeechTimeline extends AudioSource {
+  /** Where each region starts on the concatenated speech. */
   private readonly offsets: number[] = [];
-  readonly samples: T;
+  readonly length: number;
+  private readonly audio: AudioSource;
 
-  /**
-   * `inPlace`: move the speech to the front of `audio` itself (regions are ordered and disjoint,
-   * so every move goes left) instead of copying it: for audio the caller owns and no longer needs
-   * whole.
-   */
-  constructor(audio: T, readonly regions: Region[], inPlace = false) {
+  constructor(audio: Float32Array | AudioSource, readonly regions: Region[]) {
+    super();
+    this.audio = asSource(audio);
     let total = 0;
     for (const r of regions) {
       this.offsets.push(total);
       total += r.end - r.start;
     }
-    if (inPlace) {
-      regions.forEach((r, i) => audio.copyWithin(this.offsets[i], r.start, r.end));
-      this.samples = audio.subarray(0, total) as T;
-    } else {
-      const copy = (audio instanceof Int16Array ? new Int16Array(total) : new Float32Array(total)) as T;
-      regions.forEach((r, i) => copy.set(audio.subarray(r.start, r.end), this.offsets[i]));
-      this.samples = copy;
+    this.length = total;
+  }
+
+  protected readWithin(target: Float32Array, offset: number, start: number, end: number): void {
+    for (let i = this.regionAt(start); start < end; i++) {
+      const take = Math.min(end, this.offsets[i] + this.regions[i].end - this.regions[i].start) - start;
+      const from = this.regions[i].start + start - this.offsets[i];
+      this.audio.read(target, offset, from, from + take);
+      offset += take;
+      start += take;
     }
+  }
+
+  /** The region that holds position `at` of the concatenated speech. */
+  private regionAt(at: number): number {
+    let low = 0;
+    let high = this.offsets.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.offsets[mid] <= at) low = mid;
+      else high = mid - 1;
+    }
+    return low;
   }
 
   /** Original time (s) of a time (s) on the concatenated speech. */
   toOriginal(seconds: number): number {
+    if (this.offsets.length === 0) return seconds;
     const at = seconds * 16000;
-    let i = this.offsets.length - 1;
-    while (i > 0 && this.offsets[i] > at) i--;
-    if (i < 0) return seconds;
+    const i = this.regionAt(at);
     return (this.regions[i].start + Math.min(at - this.offsets[i], this.regions[i].end - this.regions[i].start)) / 16000;
   }
 }

@@ -1,7 +1,7 @@
 // The engine's front door: audio in, timed text out. Loads the model once, then transcribes many.
 import pLimit from 'p-limit';
-import { decodePcm16, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
-import type { Samples } from '../audio/samples.js';
+import { decodeToFile, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
+import { MemoryAudio, type AudioSource } from '../audio/source.js';
 import { AudioDecodeError } from '../errors.js';
 import { CHUNK_FRAMES, HOP_LENGTH, LogMelExtractor, sliceWindow, TAIL_PADDING } from '../features/log-mel.js';
 import { readWhisperConfig } from '../model/config.js';
@@ -122,17 +122,25 @@ export class WhisperInference {
     const started = performance.now();
     const loaded = await this.load();
     const timings: Timings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
-    let t = performance.now();
-    // decoded audio stays 16-bit (half the memory of float32); a caller's float samples are used as they are
-    const samples: Samples = input instanceof Float32Array ? input : await decodePcm16(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
+    const t = performance.now();
+    // decoded audio stays in its file, read window by window; a caller's float samples are used as they are
+    const audio = input instanceof Float32Array ? new MemoryAudio(input) : await decodeToFile(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
     timings.decode = performance.now() - t;
+    try {
+      return await this.transcribeAudio(loaded, audio, options, timings, started);
+    } finally {
+      audio.close();
+    }
+  }
+
+  private async transcribeAudio(loaded: Loaded, samples: AudioSource, options: TranscribeOptions, timings: Timings, started: number): Promise<TranscriptionResult> {
     const duration = samples.length / SAMPLE_RATE;
     if (options.maxAudioSeconds !== undefined && duration > options.maxAudioSeconds) {
       throw new AudioDecodeError('audio_too_long', `the audio is ${duration.toFixed(1)} s, longer than the limit of ${options.maxAudioSeconds} s`);
     }
     const language = options.language || !loaded.tokenizer.multilingual ? this.checkLanguage(loaded, options) : await this.detect(loaded, samples, timings);
     const batched = this.options.useBatchedInference;
-    t = performance.now();
+    const t = performance.now();
     const regions: Region[] = options.vadFilter ?? true
       ? await loaded.vad.speechRegions(samples, batched ? BATCHED_VAD : DEFAULT_VAD)
       : [{ start: 0, end: samples.length }];
@@ -141,9 +149,8 @@ export class WhisperInference {
     if (batched) {
       segments = await this.batched(loaded, samples, mergeRegions(regions, CHUNK_SECONDS * SAMPLE_RATE), language, options, timings);
     } else {
-      // samples decoded here are ours to rearrange; a caller's Float32Array is left as it was
-      const timeline = new SpeechTimeline(samples, regions, !(input instanceof Float32Array));
-      segments = await this.sequential(loaded, timeline.samples, language, options, timings);
+      const timeline = new SpeechTimeline(samples, regions);
+      segments = await this.sequential(loaded, timeline, language, options, timings);
       for (const s of segments) {
         s.start = round(timeline.toOriginal(s.start));
         s.end = round(Math.max(s.start, timeline.toOriginal(s.end)));
@@ -160,10 +167,10 @@ export class WhisperInference {
   }
 
   /** The language of the first 30 s, for multilingual models asked for none. */
-  private async detect(loaded: Loaded, samples: Samples, timings: Timings): Promise<string> {
+  private async detect(loaded: Loaded, samples: AudioSource, timings: Timings): Promise<string> {
     const { mel, model, tokenizer } = loaded;
     const t = performance.now();
-    const first = samples.subarray(0, Math.min(samples.length, CHUNK_FRAMES * HOP_LENGTH));
+    const first = samples.range(0, CHUNK_FRAMES * HOP_LENGTH);
     const window = sliceWindow(await mel.compute(first, TAIL_PADDING), 0, Math.floor(first.length / HOP_LENGTH));
     const audio = await model.encode(window, 1, CHUNK_FRAMES);
     const [guess] = await detectLanguage(model, tokenizer, audio);
@@ -276,7 +283,7 @@ export class WhisperInference {
    * rest of that chunk goes round again (batched with every other chunk that has audio left), so
    * no speech the VAD found is dropped.
    */
-  private async batched(loaded: Loaded, samples: Samples, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+  private async batched(loaded: Loaded, samples: AudioSource, chunks: Region[], language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, mel, model } = loaded;
     const sot = this.sotFor(loaded, language, options);
     const prompt = promptTokens(tokenizer, options.initialPrompt ? tokenizer.encodeText(' ' + options.initialPrompt.trim()) : [], sot, model.config.maxTextPositions);
@@ -289,7 +296,7 @@ export class WhisperInference {
     while (pending.length > 0) {
       const contentFrames = pending.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
       const jobs = pending.map((span, i) => {
-        const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.subarray(span.start, span.end), TAIL_PADDING), 0, contentFrames[i]);
+        const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.range(span.start, span.end), TAIL_PADDING), 0, contentFrames[i]);
         return { key, input: { features, contentFrames: contentFrames[i], prompt, sot, options: decodeOptions } };
       });
       const outputs = await this.scheduler.submit(jobs, options.signal);
@@ -352,7 +359,7 @@ export class WhisperInference {
     return results.map((result, i) => ({ result, words: words[i], batch, batchTimings }));
   }
 
-  private async sequential(loaded: Loaded, samples: Samples, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
+  private async sequential(loaded: Loaded, samples: AudioSource, language: string, options: TranscribeOptions, timings: Timings): Promise<Segment[]> {
     const { tokenizer, model } = loaded;
     const sampleCount = samples.length;
     const t = performance.now();
