@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { AudioDecodeError } from '../src/errors.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
@@ -84,6 +84,26 @@ describe('WhisperInference inputs and errors', () => {
   it('rejects audio over the length limit', async () => {
     const err = await whisper.transcribeFile(audioPath('jfk.wav'), { maxAudioSeconds: 3 }).catch((e: unknown) => e);
     expect((err as AudioDecodeError).code).toBe('audio_too_long');
+  });
+
+  it('lets go of the decoded audio file whether a transcription succeeds, fails or is aborted', async () => {
+    // the file is unlinked once open, so an open descriptor is all that would be left of it
+    const openDecodedFiles = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes('/audiodecode-');
+        } catch {
+          return false; // closed between the listing and the lookup
+        }
+      }).length;
+    await whisper.transcribeFile(audioPath('jfk.wav'));
+    const failed = await whisper.transcribeFile(audioPath('jfk.wav'), { language: 'de' }).catch((e: unknown) => e);
+    expect((failed as AudioDecodeError).code).toBe('invalid_option');
+    const controller = new AbortController();
+    const aborted = whisper.transcribeFile(audioPath('gettysburg.wav'), { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(), 300);
+    expect((await aborted as Error).name).toBe('AbortError');
+    expect(openDecodedFiles()).toBe(0);
   });
 
   it('names the fixture command when a model is missing', async () => {
