@@ -431,8 +431,8 @@ export class WhisperInference {
 
 /**
  * 24 on CUDA (faster-whisper's A100-class figure; lower it for smaller GPUs). 1 on CPU, as measured
- * (npm run bench:longform, 2 cores): RTF does not rise from batch 1 to 16 (31-42) while peak RSS grows
- * from 369 MB to 1.8 GB; measure before raising it on many-core CPUs.
+ * (npm run bench:longform, 2 cores): RTF does not rise from batch 1 to 16 (29-41) while peak RSS grows
+ * from 370 MB to 1.7 GB; measure before raising it on many-core CPUs.
  */
 function defaultBatchSize(runtime: RuntimeChoice): number {
   return runtime.device === 'cuda' ? 24 : 1;
