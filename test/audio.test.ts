@@ -1,7 +1,7 @@
 import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeAudio, decodeToFile, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
 import { MemoryAudio, Pcm16File } from '../src/audio/source.js';
 import { AudioDecodeError } from '../src/errors.js';
@@ -31,6 +31,10 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Audi
 }
 
 describe('decodeAudio', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
   it.each(['jfk.flac', 'jfk.opus.ogg', 'jfk.m4a', 'jfk.webm', 'jfk-48k-stereo.wav'])('decodes %s to 16 kHz mono of the right length', async (name) => {
     const samples = await decodeAudio(join(dir, name));
     expect(Math.abs(samples.length / SAMPLE_RATE - JFK_SECONDS)).toBeLessThan(0.08);
@@ -74,15 +78,9 @@ describe('decodeAudio', () => {
   });
 
   it('says where to decode when TMPDIR is not writable', async () => {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = join(dir, 'no-such-dir');
-    try {
-      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'no_scratch_space');
-      expect(err.message).toContain('TMPDIR');
-    } finally {
-      if (saved === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = saved;
-    }
+    vi.stubEnv('TMPDIR', join(dir, 'no-such-dir'));
+    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'no_scratch_space');
+    expect(err.message).toContain('TMPDIR');
   });
 
   it('rejects empty input', async () => {
@@ -111,25 +109,14 @@ describe('decodeAudio', () => {
   });
 
   it('says what is wrong when FFMPEG_PATH points nowhere', async () => {
-    const saved = process.env.FFMPEG_PATH;
-    process.env.FFMPEG_PATH = join(dir, 'no-ffmpeg-here');
-    try {
-      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
-      expect(err.message).toContain('FFMPEG_PATH');
-    } finally {
-      if (saved === undefined) delete process.env.FFMPEG_PATH;
-      else process.env.FFMPEG_PATH = saved;
-    }
+    vi.stubEnv('FFMPEG_PATH', join(dir, 'no-ffmpeg-here'));
+    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+    expect(err.message).toContain('FFMPEG_PATH');
   });
 
   it('says how to install ffmpeg when it is not on PATH', async () => {
-    const saved = process.env.PATH;
-    process.env.PATH = dir;
-    try {
-      const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
-      expect(err.message).toContain('apt-get install ffmpeg');
-    } finally {
-      process.env.PATH = saved;
-    }
+    vi.stubEnv('PATH', dir);
+    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+    expect(err.message).toContain('apt-get install ffmpeg');
   });
 });
