@@ -61,6 +61,7 @@ export function asSource(audio: Float32Array | AudioSource): AudioSource {
 export class Pcm16File extends AudioSource {
   /** 128 KB of 16-bit samples: reads go through it piece by piece, so a read never allocates. */
   private readonly scratch = new Int16Array(65536);
+  private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
   private fd: number | undefined;
 
   /** Takes ownership of `fd` (close() closes it). */
@@ -71,12 +72,11 @@ export class Pcm16File extends AudioSource {
 
   protected readWithin(target: Float32Array, offset: number, start: number, end: number): void {
     if (this.fd === undefined) throw new Error('the decoded audio was read after it was closed');
-    const bytes = new Uint8Array(this.scratch.buffer);
     for (let at = start; at < end; ) {
       const count = Math.min(this.scratch.length, end - at);
       let got = 0;
       while (got < count * 2) {
-        const n = readSync(this.fd, bytes, got, count * 2 - got, at * 2 + got);
+        const n = readSync(this.fd, this.scratchBytes, got, count * 2 - got, at * 2 + got);
         if (n === 0) throw new Error(`the decoded audio file ended at byte ${at * 2 + got}, before its ${this.length} samples`);
         got += n;
       }
