@@ -147,24 +147,33 @@ describe('transcription function (real server on 127.0.0.1)', () => {
   it('50 concurrent requests from 5 clients: every one answered with its own words, none lost', async () => {
     const manifest = JSON.parse(readFileSync(join(audioDir, 'hifitts', 'manifest.json'), 'utf8')) as { audio: string; text: string }[];
     const clips = manifest.slice(0, 50);
+    const transcribe = async (i: number): Promise<string> => {
+      const bytes = readFileSync(join(audioDir, 'hifitts', clips[i].audio));
+      const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form({ model: 'whisper-1' }, { bytes, name: 'c.flac' }) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { text: string }).text;
+    };
+    // each clip sent alone first: the reference every concurrent answer is held to, computed on
+    // this CPU (int8 kernels round differently on Xeon and EPYC, so a fixed transcript would not do)
+    const alone: string[] = [];
+    for (let i = 0; i < clips.length; i++) alone.push(await transcribe(i));
     const answers = new Map<number, string>();
     const worker = async (client: number): Promise<void> => {
       for (let i = client; i < clips.length; i += 5) {
-        const bytes = readFileSync(join(audioDir, 'hifitts', clips[i].audio));
-        const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form({ model: 'whisper-1' }, { bytes, name: 'c.flac' }) });
-        expect(res.status).toBe(200);
+        const text = await transcribe(i);
         expect(answers.has(i)).toBe(false);
-        answers.set(i, ((await res.json()) as { text: string }).text);
+        answers.set(i, text);
       }
     };
     await Promise.all([0, 1, 2, 3, 4].map(worker));
     expect(answers.size).toBe(50);
     const wers = clips.map((c, i) => wordErrorRate(c.text, answers.get(i)!));
     expect(wers.reduce((a, b) => a + b, 0) / wers.length).toBeLessThan(0.15);
-    // no answer went to the wrong request: each matches its own clip better than any other clip
+    // no answer went to the wrong request: each is closer to its own clip sent alone than to any other clip sent alone
     clips.forEach((_, i) => {
-      const others = clips.filter((_, j) => j !== i).map((c) => wordErrorRate(c.text, answers.get(i)!));
-      expect(wers[i]).toBeLessThan(Math.min(...others));
+      const own = wordErrorRate(alone[i], answers.get(i)!);
+      const others = alone.filter((_, j) => j !== i).map((text) => wordErrorRate(text, answers.get(i)!));
+      expect(own).toBeLessThan(Math.min(...others));
     });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     const batches = /audiodecode_batch_size_count (\d+)/.exec(metrics)!;
