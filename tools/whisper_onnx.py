@@ -17,8 +17,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OPSET = 17
+OPSET = 21  # QuantizeLinear's block_size and output_dtype (the int8 graphs' per-row activation scales)
 LN_EPS = 1e-5
+INT8_MAX = 127
+UINT8_ZERO = 128  # activations: symmetric int8 values stored as uint8 + 128
 
 
 @dataclass(frozen=True)
@@ -58,16 +60,28 @@ def dims_from_weights(w: dict[str, np.ndarray]) -> Dims:
 
 
 class Graph:
-    """A thin helper that names nodes and holds initializers in one precision."""
+    """A thin helper that names nodes and holds initializers in one precision.
 
-    def __init__(self, dtype: np.dtype, prefix: str = ""):
+    int8: every linear layer (and the token embedding) holds int8 weights with one scale per output
+    channel, and quantizes its input with one scale per row (per frame, per token), as CTranslate2's
+    int8 does. onnxruntime's quantize_dynamic scales activations per tensor: one scale for a whole
+    window of 1500 frames, or for a whole batch, so one loud frame or one other request in the batch
+    changed every row's rounding (base int8 derailed, and transcripts depended on the batch).
+    """
+
+    def __init__(self, dtype: np.dtype, prefix: str = "", int8: bool = False):
         self.prefix = prefix  # keeps names unique across an If-node's subgraphs (ONNX is SSA)
         self.dtype = np.dtype(dtype)
         self.onnx_dtype = helper.np_dtype_to_tensor_dtype(self.dtype)
+        self.int8 = int8
+        if int8 and self.dtype != np.float32:
+            raise ValueError("int8 graphs compute in float32 between their integer matrix products")
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
         self._names: dict[str, int] = {}
         self._consts: dict[tuple, str] = {}
+        self._quantized: dict[str, tuple[str, str]] = {}  # input name -> (int8 rows, row scales), shared by its consumers
+        self._zeros: dict[int, str] = {}
 
     def fresh(self, base: str) -> str:
         n = self._names.get(base, 0)
@@ -111,10 +125,54 @@ class Graph:
             weight = weight[rows]
             bias = bias[rows] if bias is not None else None
         # ONNX MatMul wants [in, out]; CTranslate2 stores [out, in]
-        y = self.op("MatMul", [x, self.weight(f"{prefix}{tag}.weight_t", weight.T)])
+        y = self.matmul_weight(x, weight.T, f"{prefix}{tag}.weight_t")
         if bias is not None and np.any(bias):
             y = self.op("Add", [y, self.weight(f"{prefix}{tag}.bias", bias)])
         return y
+
+    def matmul_weight(self, x: str, weight_t: np.ndarray, name: str, rank: int = 3) -> str:
+        """x [..., K] (of `rank` dims) @ weight_t [K, N]: a float MatMul, or in int8 graphs an integer
+        product of per-row quantized x and per-column quantized weights, rescaled to float."""
+        if not self.int8:
+            return self.op("MatMul", [x, self.weight(name, weight_t)])
+        q_weight, col_scale = quantize_columns(weight_t)
+        q, row_scale = self.quantize_rows(x, weight_t.shape[0], rank)
+        # MLAS applies the per-column scale while it writes the int32 sums out (no extra pass);
+        # the per-row scale has no slot in the kernel (its A scale is per tensor), so it is a Mul
+        inputs = [q, self.weight(name + "_quantized", q_weight, keep_dtype=True), self.scalar(1.0), self.weight(name + "_scale", col_scale), self.const(UINT8_ZERO, dtype=np.uint8)]
+        return self.op("Mul", [self.op("MatMulIntegerToFloat", inputs, domain="com.microsoft"), row_scale])
+
+    def quantize_rows(self, x: str, depth: int, rank: int) -> tuple[str, str]:
+        """x [..., depth] -> (uint8 x, float scale [..., 1]): symmetric, one scale per row, so a row's
+        rounding depends on that row alone (not on the window's other frames or the batch's other rows).
+        Stored as uint8 around a zero point of 128 (values 1..255): MLAS has fast u8 x s8 kernels
+        (VNNI, AVX2); its s8 x s8 path on x86 was 12x slower (base encoder window 1.6 s vs 0.13 s)."""
+        if x not in self._quantized:
+            amax = self.op("ReduceMax", [self.op("Abs", [x]), self.const([-1])], keepdims=1)
+            # a row of zeros gets a tiny scale instead of a division by zero
+            scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / INT8_MAX)]), self.scalar(1e-12)])
+            q = self.op("QuantizeLinear", [x, scale, self.zero_points(scale, rank)], axis=-1, block_size=depth)
+            self._quantized[x] = (q, scale)
+        return self._quantized[x]
+
+    def zero_points(self, scale: str, rank: int) -> str:
+        """The zero-point tensor (128s, shaped like `scale`) that blocked QuantizeLinear needs. Made
+        once per rank and shared: within one graph, every linear input of a rank has the same leading
+        dims ([B, 1500] in the encoder, [B, S] in the decoder), and two ops a linear cost 0.2 ms a
+        decoder step (base, batch 1). A mismatch would fail loudly in QuantizeLinear, not silently."""
+        if rank not in self._zeros:
+            self._zeros[rank] = self.op("Expand", [self.const(UINT8_ZERO, dtype=np.uint8), self.op("Shape", [scale])])
+        return self._zeros[rank]
+
+    def embedding(self, table: np.ndarray, ids: str, name: str) -> str:
+        """Rows of `table` for `ids`; in int8 graphs an int8 table with one scale per row (the token
+        table is the decoder's largest weight after the projection)."""
+        if not self.int8:
+            return self.op("Gather", [self.weight(name, table), ids], axis=0)
+        scale = np.maximum(np.abs(table).max(axis=1, keepdims=True), 1e-12) / INT8_MAX
+        q_table = np.round(table / scale).astype(np.int8)
+        rows = self.op("Cast", [self.op("Gather", [self.weight(name + "_quantized", q_table, keep_dtype=True), ids], axis=0)], to=TensorProto.FLOAT)
+        return self.op("Mul", [rows, self.op("Gather", [self.weight(name + "_scale", scale.astype(np.float32)), ids], axis=0)])
 
     def gelu(self, x: str) -> str:
         # exact (erf) GELU, which Whisper uses, as onnxruntime's one-kernel Gelu: written out as
@@ -143,18 +201,24 @@ class Graph:
     def model(self, inputs, outputs, name: str) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)], producer_name="audiodecode")
-        model.ir_version = 8
+        model.ir_version = 10  # what opset 21 needs
         return model
+
+
+def quantize_columns(weight_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[K, N] float -> (int8 [K, N], float32 scale [N]): symmetric, one scale per output channel."""
+    scale = np.maximum(np.abs(weight_t).max(axis=0), 1e-12) / INT8_MAX
+    return np.round(weight_t / scale).astype(np.int8), scale.astype(np.float32)
 
 
 def _kv_info(name: str, g: Graph, dims: Dims, length: str) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, g.onnx_dtype, ["batch", dims.n_heads, length, dims.head_dim])
 
 
-def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False) -> onnx.ModelProto:
+def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False, int8: bool = False) -> onnx.ModelProto:
     """input_features [B, n_mels, 3000] (float32) -> last_hidden_state [B, 1500, D]
     (+ cross_k_i / cross_v_i [B, H, 1500, Dh] per decoder layer when cross_kv)."""
-    g = Graph(dtype)
+    g = Graph(dtype, int8=int8)
     x = g.op("Cast", ["input_features"], to=g.onnx_dtype) if g.dtype != np.float32 else "input_features"
     x = g.op("Conv", [x, g.weight("conv1.weight", w["encoder/conv1/weight"]), g.weight("conv1.bias", w["encoder/conv1/bias"])], pads=[1, 1], kernel_shape=[3])
     x = g.gelu(x)
@@ -200,7 +264,7 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
     total = g.op("Add", [past_len, seq_len])
     positions = g.op("Range", [past_len, total, g.const(1)])
-    x = g.op("Gather", [g.weight("decoder.embeddings", w["decoder/embeddings/weight"]), "input_ids"], axis=0)
+    x = g.embedding(w["decoder/embeddings/weight"], "input_ids", "decoder.embeddings")
     x = g.op("Add", [x, g.op("Gather", [g.weight("decoder.positions", w["decoder/position_encodings/encodings"]), positions], axis=0)])
     # causal mask [S, T]: query i (absolute position past+i) sees keys 0..past+i
     key_pos = g.op("Range", [g.const(0), total, g.const(1)])
@@ -226,19 +290,20 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
     return g.layer_norm(x, w, "decoder/layer_norm")
 
 
-def _logits(g: Graph, w: dict, hidden: str) -> str:
-    # a transposed copy of the tied embedding so that dynamic int8 quantization
-    # (which covers MatMul, not Gemm) also shrinks and speeds up the vocabulary projection
-    logits = g.op("MatMul", [hidden, g.weight("decoder.projection_t", w["decoder/projection/weight"].T)])
+def _logits(g: Graph, w: dict, hidden: str, last_only: bool) -> str:
+    """hidden [B, D] (the last position only) or [B, S, D] -> float32 logits."""
+    # a transposed copy of the tied embedding, as a MatMul (int8 graphs quantize it like every linear)
+    rank = 2 if last_only else 3
+    logits = g.matmul_weight(hidden, w["decoder/projection/weight"].T, "decoder.projection_t", rank)
     return g.op("Cast", [logits], to=TensorProto.FLOAT) if g.dtype != np.float32 else logits
 
 
-def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads: list[tuple[int, int]] | None = None) -> onnx.ModelProto:
+def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads: list[tuple[int, int]] | None = None, int8: bool = False) -> onnx.ModelProto:
     """input_ids [B, S], past_k_i/past_v_i [B, H, P, Dh], cross_k_i/cross_v_i [B, H, 1500, Dh]
     -> logits [B, V] (last position only), logsumexp [B] (of each logits row), present_k_i/present_v_i [B, H, P+S, Dh],
     alignment [B, A, S, 1500] (cross-attention of the alignment heads, for word timestamps;
     onnxruntime computes it only when the caller fetches it)."""
-    g = Graph(dtype)
+    g = Graph(dtype, int8=int8)
     hidden = _decoder_body(
         g, w, dims,
         past_name=lambda i, kind: f"past_{kind[0]}_{i}",
@@ -247,7 +312,7 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
         probs_name=lambda i: f"cross_probs_{i}",
     )
     last = g.op("Gather", [hidden, g.const(-1)], axis=1)  # [B, D]
-    logits = g.op("Identity", [_logits(g, w, last)], outputs=["logits"])
+    logits = g.op("Identity", [_logits(g, w, last, last_only=True)], outputs=["logits"])
     # each row's log-sum-exp, computed natively: the decoding loop needs the normaliser of the
     # filtered logits every step, and an exp per vocabulary entry in JS cost more than this graph.
     # As logits[0] - log_softmax(logits)[0]: onnxruntime's LogSoftmax kernel is vectorized and its
@@ -275,15 +340,15 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
     return g.model(inputs, outputs, "whisper_decoder")
 
 
-def build_decoder_merged(w: dict, dims: Dims, dtype=np.float32) -> onnx.ModelProto:
+def build_decoder_merged(w: dict, dims: Dims, dtype=np.float32, int8: bool = False) -> onnx.ModelProto:
     """The Hugging Face onnx-community `decoder_model_merged` contract."""
-    g = Graph(dtype)
+    g = Graph(dtype, int8=int8)
     enc = lambda i, kind: f"past_key_values.{i}.encoder.{kind}"
     present_enc = lambda i, kind: f"present.{i}.encoder.{kind}"
 
     # the two If branches: compute cross keys/values from encoder_hidden_states, or reuse
     def branch(compute: bool) -> onnx.GraphProto:
-        b = Graph(dtype, prefix="compute/" if compute else "cached/")
+        b = Graph(dtype, prefix="compute/" if compute else "cached/", int8=int8)
         outs = []
         for i in range(dims.decoder_layers):
             for kind, rows in (("key", slice(0, dims.d_model)), ("value", slice(dims.d_model, 2 * dims.d_model))):
@@ -306,7 +371,7 @@ def build_decoder_merged(w: dict, dims: Dims, dtype=np.float32) -> onnx.ModelPro
         cross_name=present_enc,
         present_name=lambda i, kind: f"present.{i}.decoder.{kind}",
     )
-    g.op("Identity", [_logits(g, w, hidden)], outputs=["logits"])
+    g.op("Identity", [_logits(g, w, hidden, last_only=False)], outputs=["logits"])
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "decoder_sequence_length"]),
         helper.make_tensor_value_info("encoder_hidden_states", g.onnx_dtype, ["batch_size", "encoder_sequence_length", dims.d_model]),
