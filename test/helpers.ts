@@ -4,9 +4,17 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, sharedDir } from '../src/env.js';
+import { TEST_MODEL } from '../tools/local-stack.js';
+
+export { TEST_MODEL };
 
 export const audioDir = join(sharedDir(), 'audio');
-export const referenceDir = join(cacheDir(), 'reference', 'tiny.en');
+export const referenceDir = join(cacheDir(), 'reference', TEST_MODEL);
+
+/** The reference data `npm run models:fixture` recorded for `model` (faster-whisper on the same weights). */
+export function referenceDirOf(model: string): string {
+  return join(cacheDir(), 'reference', model);
+}
 
 export function audioPath(name: string): string {
   return join(audioDir, name);
@@ -30,8 +38,8 @@ export interface Parity {
   words: { clip: string; words: { word: string; start: number; end: number }[] };
 }
 
-export function parity(): Parity {
-  const path = join(referenceDir, 'parity.json');
+export function parity(model: string = TEST_MODEL): Parity {
+  const path = join(referenceDirOf(model), 'parity.json');
   if (!existsSync(path)) throw new Error(`${path} is missing: run 'npm run models:fixture' first`);
   return JSON.parse(readFileSync(path, 'utf8'));
 }

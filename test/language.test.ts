@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { languageTable, pickLanguage } from '../src/decode/language.js';
 import { readWhisperConfig } from '../src/model/config.js';
-import { resolveModelDir } from '../src/model/resolve.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../src/model/resolve.js';
 import { WhisperTokenizer } from '../src/tokenizer/whisper-tokenizer.js';
+import { TEST_MODEL } from './helpers.js';
 
-// The only real model here is English-only; its tokenizer still carries every language token, so
-// the multilingual prompt logic runs on real token ids with the config switched to multilingual.
-const dir = resolveModelDir('tiny.en');
-const multilingual = new WhisperTokenizer(dir, { ...readWhisperConfig(dir), multilingual: true });
-const english = new WhisperTokenizer(dir, readWhisperConfig(dir));
+// Real tokenizers: base (multilingual, the default model) and tiny.en (English-only).
+const baseDir = resolveModelDir(DEFAULT_MODEL);
+const multilingual = new WhisperTokenizer(baseDir, readWhisperConfig(baseDir));
+const englishDir = resolveModelDir(TEST_MODEL);
+const english = new WhisperTokenizer(englishDir, readWhisperConfig(englishDir));
 
 describe('language detection and task tokens', () => {
   it('picks the language whose token is likeliest, with its probability among languages only', () => {
@@ -24,6 +25,8 @@ describe('language detection and task tokens', () => {
   });
 
   it('builds sot, language and task for multilingual models, translate included', () => {
+    expect(multilingual.multilingual).toBe(true);
+    expect(english.multilingual).toBe(false);
     const de = multilingual.languageToken('de');
     expect(multilingual.sotSequence('de', 'translate')).toEqual([multilingual.sot, de, multilingual.translate]);
     expect(multilingual.sotSequence(undefined, 'transcribe')).toEqual([multilingual.sot, multilingual.languageToken('en'), multilingual.transcribe]);

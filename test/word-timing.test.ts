@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dtw, medianFilterRows, mergePunctuation, type WordTiming } from '../src/decode/word-timing.js';
 import type { TranscriptionResult } from '../src/pipeline/types.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
-import { audioPath, parity } from './helpers.js';
+import { audioPath, parity, TEST_MODEL } from './helpers.js';
 
 describe('word timing parts', () => {
   it('dtw follows the cheap cells of a cost matrix, monotonically, corner to corner', () => {
@@ -44,7 +44,7 @@ function expectWordsInsideSegments(result: TranscriptionResult): void {
 }
 
 describe('word timestamps (fp32)', () => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'float32', log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'float32', log: () => undefined });
   afterAll(() => whisper.close());
 
   it('time the same words as faster-whisper (CTranslate2 alignment) to within a few frames', async () => {
@@ -62,7 +62,7 @@ describe('word timestamps (fp32)', () => {
 });
 
 describe.each([false, true])('word timestamps on long audio, batched=%s (int8)', (batched) => {
-  const whisper = new WhisperInference({ device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 4, log: () => undefined });
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 4, log: () => undefined });
   afterAll(() => whisper.close());
 
   it('every segment of gettysburg gets its words, in order, inside the segment', async () => {

@@ -20,12 +20,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The fast model tests and the smoke stack run unless they name another (the product default is DEFAULT_MODEL). */
+export const TEST_MODEL = 'tiny.en';
+
 /** `target` is served by functions/shared/serve.ts, exactly as the images run it. */
 export async function startFunction(target: 'transcribe' | 'router', env: Record<string, string> = {}): Promise<RunningServer> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'functions/shared/serve.ts', target], {
     cwd: projectRoot,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), AUDIODECODE_DEVICE: 'cpu', AUDIODECODE_THREADS: '2', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), AUDIODECODE_MODEL: TEST_MODEL, AUDIODECODE_DEVICE: 'cpu', AUDIODECODE_THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

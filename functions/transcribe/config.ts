@@ -1,5 +1,5 @@
 // The function's configuration, from environment variables (the README's table mirrors this).
-import type { ComputeType, Device } from '../../src/index.js';
+import { DEFAULT_MODEL, type ComputeType, type Device } from '../../src/index.js';
 import { envNumber as int, optionalEnvNumber as optionalInt } from '../shared/env-config.js';
 
 export interface ServiceConfig {
@@ -27,7 +27,7 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 
 export function loadConfig(): ServiceConfig {
   return {
-    model: process.env.AUDIODECODE_MODEL ?? 'tiny.en',
+    model: process.env.AUDIODECODE_MODEL ?? DEFAULT_MODEL,
     device: oneOf('AUDIODECODE_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
     computeType: oneOf('AUDIODECODE_COMPUTE_TYPE', ['auto', 'float32', 'float16', 'int8'] as const, 'auto'),
     batchSize: optionalInt('AUDIODECODE_BATCH_SIZE'),

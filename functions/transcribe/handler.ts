@@ -47,7 +47,7 @@ export function createHandler(service: TranscriptionService) {
     if (req.method === 'GET' && path === '/readyz') {
       const ready = service.state === 'ready';
       res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json', 'X-AudioDecode-In-Flight': String(service.inFlight) });
-      res.end(JSON.stringify({ status: service.state, inFlight: service.inFlight, queuedWindows: service.whisper.scheduler.queuedWindows, ...(service.failure ? { error: service.failure } : {}) }));
+      res.end(JSON.stringify({ status: service.state, inFlight: service.inFlight, queuedWindows: service.whisper.queuedWindows, ...(service.failure ? { error: service.failure } : {}) }));
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {

@@ -17,7 +17,7 @@ export class TranscriptionService {
   private readonly admitted: InFlight;
 
   constructor(readonly config: ServiceConfig) {
-    this.metrics = createMetrics(() => this.whisper.scheduler.queuedWindows);
+    this.metrics = createMetrics(() => this.whisper.queuedWindows);
     this.admitted = new InFlight((n) => this.metrics.inFlight.set(n));
     this.whisper = new WhisperInference({
       model: config.model,

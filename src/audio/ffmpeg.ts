@@ -62,7 +62,7 @@ export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}
  */
 export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<Pcm16File> {
   if (typeof input !== 'string' && input.byteLength === 0) {
-    throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)');
+    throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)', 'input');
   }
   const dir = await mkdtemp(join(tmpdir(), 'audiodecode-')).catch((err: Error) => {
     throw new AudioDecodeError('no_scratch_space', `cannot create the file to decode into under ${tmpdir()} (${err.message}): set TMPDIR to a writable directory`);
@@ -72,9 +72,9 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
     const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);
     await runFfmpeg(input, path, maxSamples, options.signal);
     const length = Math.floor((await stat(path)).size / BYTES_PER_SAMPLE);
-    if (length === 0) throw new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)');
+    if (length === 0) throw new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)', 'input');
     if (maxSamples !== undefined && length > maxSamples) {
-      throw new AudioDecodeError('audio_too_long', `the audio is longer than the limit of ${options.maxSeconds} s`);
+      throw new AudioDecodeError('audio_too_long', `the audio is longer than the limit of ${options.maxSeconds} s`, 'input');
     }
     return new Pcm16File(openSync(path, 'r'), length);
   } finally {
@@ -126,13 +126,13 @@ function describeFailure(stderr: string, input: AudioInput): AudioDecodeError {
   const what = typeof input === 'string' ? input : `${input.byteLength} bytes of input`;
   const detail = stderr.trim().split('\n').slice(-3).join('; ');
   if (/does not contain any stream|matches no streams|Output file .* does not contain/i.test(stderr)) {
-    return new AudioDecodeError('no_audio_stream', `${what} has no audio stream (${detail})`);
+    return new AudioDecodeError('no_audio_stream', `${what} has no audio stream (${detail})`, 'input');
   }
   if (/No space left on device|Disk quota exceeded/i.test(stderr)) {
     return new AudioDecodeError('no_scratch_space', `no room under ${tmpdir()} for the decoded audio (16 kHz 16-bit, 115 MB per hour): free space there or point TMPDIR at a larger disk`);
   }
   if (/No such file or directory/i.test(stderr)) {
-    return new AudioDecodeError('invalid_audio', `${what}: no such file`);
+    return new AudioDecodeError('invalid_audio', `${what}: no such file`, 'input');
   }
-  return new AudioDecodeError('invalid_audio', `${what} is not decodable audio: ${detail || 'ffmpeg failed'}`);
+  return new AudioDecodeError('invalid_audio', `${what} is not decodable audio: ${detail || 'ffmpeg failed'}`, 'input');
 }

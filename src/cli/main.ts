@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { listModels } from '../model/list.js';
 import { KNOWN_MODELS, pullModel } from '../model/pull.js';
+import { DEFAULT_MODEL } from '../model/resolve.js';
 import { AudioDecodeError } from '../errors.js';
 import { FORMATS, render, type Format } from '../formats/index.js';
 import { WhisperInference } from '../pipeline/whisper-inference.js';
@@ -13,7 +14,7 @@ const program = new Command('audiodecode').description('Whisper speech-to-text o
 program
   .command('transcribe')
   .argument('<file>', 'audio file (wav, mp3, flac, ogg/opus, m4a, webm, ...)')
-  .option('-m, --model <name|dir>', 'model name or directory', 'tiny.en')
+  .option('-m, --model <name|dir>', 'model name or directory', DEFAULT_MODEL)
   .addOption(new Option('-d, --device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default('auto'))
   .addOption(new Option('-c, --compute-type <type>', 'weights precision').choices(['auto', 'float32', 'float16', 'int8']).default('auto'))
   .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS as unknown as string[]).default('txt'))
@@ -21,7 +22,8 @@ program
   .option('--batch-size <n>', 'windows per batch', (v) => Number.parseInt(v, 10))
   .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
   .option('--beam-size <n>', 'beam search width (1 = greedy)', (v) => Number.parseInt(v, 10), 1)
-  .option('--language <code>', 'spoken language (multilingual models)')
+  .option('--language <code>', 'spoken language (multilingual models; default: detected)')
+  .addOption(new Option('--task <task>', 'transcribe, or translate into English (multilingual models)').choices(['transcribe', 'translate']).default('transcribe'))
   .option('--prompt <text>', 'initial prompt that conditions the first window')
   .option('--word-timestamps', 'time every word (verbose_json gains a words list)', false)
   .action(async (file: string, opts) => {
@@ -37,6 +39,7 @@ program
     process.stderr.write(`audiodecode: ${info.modelDir} (${info.layout}, ${info.device}, ${info.computeType}, ${info.threads} threads)\n`);
     const result = await whisper.transcribeFile(file, {
       language: opts.language,
+      task: opts.task,
       initialPrompt: opts.prompt,
       beamSize: opts.beamSize,
       wordTimestamps: opts.wordTimestamps,
@@ -84,7 +87,7 @@ models
   .description('models in ../shared/models and the cache')
   .action(() => {
     const found = listModels();
-    if (found.length === 0) process.stdout.write("no models: 'npm run models:fixture' or 'audiodecode models pull tiny.en'\n");
+    if (found.length === 0) process.stdout.write(`no models: 'npm run models:fixture' or 'audiodecode models pull ${DEFAULT_MODEL}'\n`);
     for (const m of found) process.stdout.write(`${m.name}\t${m.layouts.join('+')}\t${m.computeTypes.join(',')}\t${m.dir}\n`);
   });
 

@@ -1,7 +1,11 @@
 // OpenAI Whisper's temperature fallback: retry a window at higher temperatures when its text is
 // too repetitive (gzip compression ratio) or too unlikely (average log-probability).
 import { deflateSync } from 'node:zlib';
-import type { DecodedSequence } from './greedy.js';
+import type { EncodedAudio, WhisperOnnx } from '../model/layouts.js';
+import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
+import { beamDecodeBatch } from './beam.js';
+import { decodeBatch, type DecodedSequence, type DecodeTimings } from './greedy.js';
+import type { FilterContext } from './logit-filters.js';
 
 export interface FallbackThresholds {
   temperatures: number[];
@@ -33,4 +37,49 @@ export function needsFallback(result: DecodedSequence, text: string, t: Fallback
   if (compressionRatio(text) > t.compressionRatioThreshold) return true;
   if (result.avgLogprob < t.logProbThreshold && !isNoSpeech(result, t)) return true;
   return false;
+}
+
+export interface FallbackOptions {
+  filters: FilterContext;
+  /** Tried in turn; a row that passes at one is done. */
+  temperatures: number[];
+  /** Beam width at temperature 0 (1: greedy). */
+  beamSize: number;
+  maxNewTokens: number;
+}
+
+/**
+ * Decode every row of `audio` after its prompt, retrying each row that fails the thresholds at the
+ * next temperature (only the failing rows go round again). Rows are independent: a row's result
+ * does not depend on the other rows of its batch.
+ */
+export async function decodeWithFallback(
+  model: WhisperOnnx,
+  tokenizer: WhisperTokenizer,
+  audio: EncodedAudio,
+  prompts: number[][],
+  options: FallbackOptions,
+  timings: DecodeTimings,
+): Promise<DecodedSequence[]> {
+  const { temperatures } = options;
+  const results: DecodedSequence[] = new Array(prompts.length);
+  let pending = prompts.map((_, i) => i);
+  for (const temperature of temperatures) {
+    const rows = model.selectRows(audio, pending);
+    const rowPrompts = pending.map((i) => prompts[i]);
+    const decodeOptions = { filters: options.filters, temperature, maxNewTokens: options.maxNewTokens };
+    const decoded =
+      temperature === 0 && options.beamSize > 1
+        ? await beamDecodeBatch(model, tokenizer, rows, rowPrompts, { ...decodeOptions, beamSize: options.beamSize }, timings)
+        : await decodeBatch(model, tokenizer, rows, rowPrompts, decodeOptions, timings);
+    const retry: number[] = [];
+    decoded.forEach((result, k) => {
+      const row = pending[k];
+      results[row] = result;
+      if (temperature < temperatures[temperatures.length - 1] && needsFallback(result, tokenizer.decodeText(result.tokens), DEFAULT_FALLBACK)) retry.push(row);
+    });
+    if (retry.length === 0) break;
+    pending = retry;
+  }
+  return results;
 }

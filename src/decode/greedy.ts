@@ -6,8 +6,6 @@ import { applyFilters, argmax, filteredLogSumExp, logSumExp, type FilterContext 
 
 export interface DecodeOptions {
   filters: FilterContext;
-  /** Tokens from the start-of-transcript on (sot, language, task, notimestamps). */
-  sotSequence: number[];
   temperature: number;
   maxNewTokens: number;
   /** Seed of the sampler used at temperature > 0, so a transcription is reproducible. */
@@ -116,7 +114,8 @@ export async function decodeBatch(
   let logZ = step.logZ;
   const rowLogits = new Float32Array(vocab); // one row at a time, filtered in place; reused every step
   const maxNew = Math.min(options.maxNewTokens, model.config.maxTextPositions - promptLength);
-  const random = seededRandom((options.seed ?? 0) + Math.round(options.temperature * 1000));
+  // one sampler per row, so a row's sampled tokens do not depend on the other rows of its batch
+  const randoms = prompts.map(() => seededRandom((options.seed ?? 0) + Math.round(options.temperature * 1000)));
   let steps = 0;
   for (let n = 0; n < maxNew && active.length > 0; n++) {
     const next = new BigInt64Array(active.length);
@@ -125,7 +124,7 @@ export async function decodeBatch(
       const original = logits.subarray(pos * vocab, (pos + 1) * vocab);
       rowLogits.set(original);
       applyFilters(rowLogits, generated[row], options.filters);
-      const token = sampleToken(rowLogits, options.temperature, random);
+      const token = sampleToken(rowLogits, options.temperature, randoms[row]);
       sumLogprob[row] += rowLogits[token] - filteredLogSumExp(original, rowLogits, logZ?.[pos]);
       if (token === tokenizer.eot) finished[row] = true;
       else {

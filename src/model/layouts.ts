@@ -70,6 +70,7 @@ export function detectLayout(modelDir: string, choice: RuntimeChoice, only?: Lay
   throw new AudioDecodeError(
     'model_not_found',
     `${modelDir} holds no ${choice.computeType} Whisper model${only ? ` in the ${only} layout` : ''}: expected onnx/whisper_{encoder,decoder}${s}.onnx or onnx/{encoder_model,decoder_model_merged}${s}.onnx`,
+    'computeType',
   );
 }
 

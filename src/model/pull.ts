@@ -92,7 +92,7 @@ async function download(url: string, target: string, entry: TreeEntry, options: 
       const digest = await digestOf(part, entry);
       if (digest !== expectedDigest(entry).hex) {
         rmSync(part, { force: true });
-        throw new AudioDecodeError('model_not_found', `${entry.path}: checksum mismatch (got ${digest}, expected ${expectedDigest(entry).hex}); the partial file was removed, pull again`);
+        throw new AudioDecodeError('model_checksum_mismatch', `${entry.path}: checksum mismatch (got ${digest}, expected ${expectedDigest(entry).hex}); the partial file was removed, pull again`, 'model');
       }
       renameSync(part, target);
       return resumedFrom;
@@ -106,16 +106,16 @@ async function download(url: string, target: string, entry: TreeEntry, options: 
 /** Download a model by name (or by repository id) into the cache, where `model: NAME` finds it. */
 export async function pullModel(name: string, options: PullOptions = {}): Promise<PullResult> {
   const repo = KNOWN_MODELS[name] ?? (name.includes('/') ? name : undefined);
-  if (!repo) throw new AudioDecodeError('model_not_found', `unknown model '${name}': one of ${Object.keys(KNOWN_MODELS).join(', ')}, or a Hugging Face repository id`);
+  if (!repo) throw new AudioDecodeError('model_not_found', `unknown model '${name}': one of ${Object.keys(KNOWN_MODELS).join(', ')}, or a Hugging Face repository id`, 'model');
   const dest = options.dest ?? join(cacheDir(), 'models', name.replace(/^.*\//, ''));
   const base = endpoint(options);
   const doFetch = options.fetch ?? fetch;
   const treeRes = await doFetch(`${base}/api/models/${repo}/tree/main?recursive=true`);
-  if (!treeRes.ok) throw new AudioDecodeError('model_not_found', `${repo}: the hub answered HTTP ${treeRes.status} for the file list`);
+  if (!treeRes.ok) throw new AudioDecodeError('model_not_found', `${repo}: the hub answered HTTP ${treeRes.status} for the file list`, 'model');
   const files = selectFiles((await treeRes.json()) as TreeEntry[], options.computeTypes ?? ['int8']);
   const missing = CONFIG_FILES.filter((f) => !files.some((e) => e.path === f));
   if (missing.length > 0 || !files.some((e) => e.path.startsWith('onnx/'))) {
-    throw new AudioDecodeError('model_not_found', `${repo} lacks ${missing.length ? missing.join(', ') : `ONNX files for ${(options.computeTypes ?? ['int8']).join(', ')}`}`);
+    throw new AudioDecodeError('model_not_found', `${repo} lacks ${missing.length ? missing.join(', ') : `ONNX files for ${(options.computeTypes ?? ['int8']).join(', ')}`}`, 'model');
   }
   const result: PullResult = { dir: dest, files: [] };
   for (const entry of files) {

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { cacheDir, sharedDir } from '../env.js';
 import { AudioDecodeError } from '../errors.js';
 
-export const DEFAULT_MODEL = 'tiny.en';
+/**
+ * The model used when none is named: the CLI, the library, the function, the chart and the images
+ * (the chart's and images' copies are checked against this one in npm test). Whisper base,
+ * multilingual: the model the product's guide is written around. tiny.en stays the tests' fast model.
+ */
+export const DEFAULT_MODEL = 'base';
 
 export function modelSearchPath(name: string): string[] {
   return [join(sharedDir(), 'models', name), join(cacheDir(), 'models', name)];
@@ -17,5 +22,6 @@ export function resolveModelDir(model: string = DEFAULT_MODEL): string {
   throw new AudioDecodeError(
     'model_not_found',
     `model '${model}' not found in ${modelSearchPath(model).join(' or ')}: build the test fixture with 'npm run models:fixture', or pull one with 'audiodecode models pull ${model}'`,
+    'model',
   );
 }

@@ -51,7 +51,7 @@ export function resolveRuntime(device: Device, computeType: ComputeType, threads
   let resolved: 'cpu' | 'cuda';
   let notice: string | undefined;
   if (device === 'cuda') {
-    if (!cudaAvailable()) throw new AudioDecodeError('cuda_unavailable', `device 'cuda' requested, but ${CUDA_MISSING}`);
+    if (!cudaAvailable()) throw new AudioDecodeError('cuda_unavailable', `device 'cuda' requested, but ${CUDA_MISSING}`, 'device');
     resolved = 'cuda';
   } else if (device === 'auto') {
     resolved = cudaAvailable() ? 'cuda' : 'cpu';

@@ -20,6 +20,7 @@ export interface WhisperOptions {
 }
 
 export interface TranscribeOptions {
+  /** ISO-639-1 code of the spoken language; omitted: detected from the first window (multilingual models). */
   language?: string;
   task?: 'transcribe' | 'translate';
   /** Text that conditions the first window (OpenAI's `prompt`). */
@@ -34,6 +35,8 @@ export interface TranscribeOptions {
   wordTimestamps?: boolean;
   /** Skip non-speech with Silero VAD before decoding (default true): no text hallucinated on silence. */
   vadFilter?: boolean;
+  /** Detect the language of every window, for audio that switches language (faster-whisper's multilingual). */
+  multilingual?: boolean;
   maxAudioSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (doneSeconds: number, totalSeconds: number) => void;
@@ -51,6 +54,8 @@ export interface Segment {
   end: number;
   text: string;
   tokens: number[];
+  /** The language the segment was decoded in (varies by window with `multilingual`). */
+  language: string;
   avgLogprob: number;
   noSpeechProb: number;
   compressionRatio: number;

@@ -1,0 +1,47 @@
+// TranscribeOptions with every default filled in, once, so the strategies read settled values.
+import { DEFAULT_FALLBACK } from '../decode/fallback.js';
+import type { TranscribeOptions } from './types.js';
+
+export interface ResolvedOptions {
+  /** Undefined: detect it (multilingual models; English-only ones are always 'en'). */
+  language?: string;
+  task: 'transcribe' | 'translate';
+  initialPrompt?: string;
+  /** The temperatures to try in turn: [0, 0.2, ... 1.0] (fallback) or the one asked for. */
+  temperatures: number[];
+  beamSize: number;
+  conditionOnPreviousText: boolean;
+  withTimestamps: boolean;
+  wordTimestamps: boolean;
+  vadFilter: boolean;
+  multilingual: boolean;
+  maxAudioSeconds?: number;
+  signal?: AbortSignal;
+  onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+}
+
+/** Most tokens a window may generate (OpenAI's sample_len: half the text context). */
+export const MAX_NEW_TOKENS = 224;
+
+export function resolveOptions(options: TranscribeOptions): ResolvedOptions {
+  return {
+    language: options.language || undefined,
+    task: options.task ?? 'transcribe',
+    initialPrompt: options.initialPrompt?.trim() || undefined,
+    temperatures: options.temperature && options.temperature > 0 ? [options.temperature] : DEFAULT_FALLBACK.temperatures,
+    beamSize: options.beamSize ?? 1,
+    conditionOnPreviousText: options.conditionOnPreviousText ?? true,
+    withTimestamps: options.withTimestamps ?? true,
+    wordTimestamps: options.wordTimestamps ?? false,
+    vadFilter: options.vadFilter ?? true,
+    multilingual: options.multilingual ?? false,
+    maxAudioSeconds: options.maxAudioSeconds,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  };
+}
+
+/** What decides whether windows of different requests may share a batch: equal prompt lengths and decoding settings. */
+export function batchKey(promptLength: number, options: ResolvedOptions): string {
+  return `${promptLength}|${options.temperatures.join(',')}|${options.withTimestamps}|${options.beamSize}|${options.wordTimestamps}`;
+}
