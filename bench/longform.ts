@@ -8,11 +8,12 @@ import { writeResults } from './results.js';
 import { audiodecodeWorker } from './spawn.js';
 
 const THREADS = process.env.BENCH_THREADS ?? '2';
+const MODEL = process.env.BENCH_MODEL ?? 'tiny.en';
 const workloads = [sharedClip('gettysburg', 'gettysburg.wav', 'gettysburg.txt'), tenMinuteClip()];
 const configs = [{ mode: 'sequential' }, ...[1, 4, 8, 16].map((b) => ({ mode: 'batched', batchSize: b }))] as { mode: string; batchSize?: number }[];
 
 function worker(config: { mode: string; batchSize?: number }): Promise<WorkerOutput> {
-  return audiodecodeWorker({ computeType: 'int8', threads: Number(THREADS), runs: 1, beam: 1, batched: config.mode === 'batched', batchSize: config.batchSize, workloads: workloads.map((w) => ({ name: w.name, files: w.files })) });
+  return audiodecodeWorker({ model: MODEL, language: 'en', computeType: 'int8', threads: Number(THREADS), runs: 1, beam: 1, batched: config.mode === 'batched', batchSize: config.batchSize, workloads: workloads.map((w) => ({ name: w.name, files: w.files })) });
 }
 
 const rows = [];
@@ -35,7 +36,7 @@ for (const config of configs) {
 const md = [
   '# Long-form: sequential vs batched (npm run bench:longform)',
   '',
-  `tiny.en int8, CPU, ${THREADS} threads, greedy; one warm-up run, then one timed run per workload; peak RSS is the process maximum over both workloads.`,
+  `${MODEL} int8, CPU, ${THREADS} threads, greedy; one warm-up run, then one timed run per workload; peak RSS is the process maximum over both workloads.`,
   '',
   '| workload | mode | batch | audio s | wall s | RTF | WER | peak RSS MB |',
   '|---|---|---|---|---|---|---|---|',

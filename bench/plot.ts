@@ -5,6 +5,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 interface PlotRow {
   engine: string;
+  model: string;
   workload: string;
   computeType: string;
   beam: number;
@@ -12,10 +13,10 @@ interface PlotRow {
 }
 
 export async function rtfChartSvg(rows: PlotRow[]): Promise<string> {
-  const values = rows.map((r) => ({ ...r, setting: `${r.computeType}, beam ${r.beam}` }));
+  const values = rows.map((r) => ({ ...r, setting: `${r.model}, ${r.computeType}, beam ${r.beam}` }));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Real-time factor (audio s / wall s, higher is faster), tiny.en on CPU',
+    title: 'Real-time factor (audio s / wall s, higher is faster) on CPU',
     data: { values },
     mark: 'bar',
     encoding: {

@@ -2,12 +2,16 @@
 // Workers exist per engine: worker-audiodecode.ts, worker-transformers.ts, worker_faster_whisper.py.
 
 export interface WorkerSpec {
+  /** A model name: tiny.en or base (ONNX from the fixture; CTranslate2 for the faster-whisper workers). */
+  model: string;
+  /** The spoken language, given to every engine alike (multilingual models would detect it otherwise). */
+  language?: string;
   computeType: 'int8' | 'float32';
   threads: number;
   /** Timed runs per workload, after one warm-up run of it. */
   runs: number;
   beam: number;
-  /** AudioDecode only: batched inference (VAD chunks through the window scheduler). */
+  /** Batched inference: AudioDecode's VAD chunks through the window scheduler, faster-whisper's BatchedInferencePipeline. */
   batched?: boolean;
   batchSize?: number;
   /** Each workload is transcribed on its own; `concurrent` ones submit all their files at once. */

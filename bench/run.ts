@@ -15,9 +15,17 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** BENCH_QUICK=1: jfk only, one run (a plumbing check, not a result). */
 const QUICK = process.env.BENCH_QUICK === '1';
+/** The models to measure, comma-separated: the fast test model and the default. */
+const MODELS = (process.env.BENCH_MODELS ?? 'tiny.en,base').split(',');
+/** Windows per batch in both batched engines (faster-whisper's default, 8). */
+const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 8);
+
+const ENGINES = ['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper', 'faster-whisper-batched'] as const;
+type Engine = (typeof ENGINES)[number];
 
 export interface Row {
-  engine: 'audiodecode' | 'audiodecode-batched' | 'transformers.js' | 'faster-whisper';
+  engine: Engine;
+  model: string;
   workload: string;
   computeType: string;
   threads: number;
@@ -37,35 +45,42 @@ const short = concurrentShortClips(20);
 const all = [jfk, gettysburg, longform, tenMinuteClip(), short];
 
 interface Job {
-  engine: Row['engine'];
+  engine: Engine;
+  model: string;
   computeType: 'int8' | 'float32';
   beam: number;
   workloads: Workload[];
 }
 
-// int8 is the CPU default, so it gets every workload; float32 and beam 5 the ones that show the trend
-const jobs: Job[] = QUICK
-  ? (['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper'] as const).map((engine) => ({ engine, computeType: 'int8', beam: 1, workloads: [jfk] }))
-  : [
-      ...(['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper'] as const).map((engine): Job => ({ engine, computeType: 'int8', beam: 1, workloads: all })),
-      ...(['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper'] as const).map((engine): Job => ({ engine, computeType: 'float32', beam: 1, workloads: [jfk, gettysburg, longform] })),
-      // transformers.js has no beam search in its Whisper generation, so beam rows are ours and faster-whisper's
-      ...(['audiodecode', 'faster-whisper'] as const).map((engine): Job => ({ engine, computeType: 'int8', beam: 5, workloads: [jfk, gettysburg, longform] })),
-    ];
+// int8 is the CPU default, so it gets every workload; float32 and beam 5 the ones that show the trend.
+// transformers.js has no beam search in its Whisper generation, so beam rows are ours and faster-whisper's.
+const jobs: Job[] = MODELS.flatMap((model): Job[] =>
+  QUICK
+    ? ENGINES.map((engine) => ({ engine, model, computeType: 'int8', beam: 1, workloads: [jfk] }))
+    : [
+        ...ENGINES.map((engine): Job => ({ engine, model, computeType: 'int8', beam: 1, workloads: all })),
+        ...ENGINES.map((engine): Job => ({ engine, model, computeType: 'float32', beam: 1, workloads: [jfk, gettysburg, longform] })),
+        ...(['audiodecode', 'faster-whisper'] as const).map((engine): Job => ({ engine, model, computeType: 'int8', beam: 5, workloads: [jfk, gettysburg, longform] })),
+      ],
+);
 
 function spawnWorker(job: Job): Promise<{ out: WorkerOutput; spawnedAt: number }> {
+  const batched = job.engine.endsWith('-batched');
   const spec: WorkerSpec = {
+    model: job.model,
+    // every workload is English: given to every engine alike, so no engine spends time detecting it
+    language: 'en',
     computeType: job.computeType,
     threads: THREADS,
     runs: QUICK ? 1 : RUNS,
     beam: job.beam,
-    batched: job.engine === 'audiodecode-batched',
+    batched,
+    batchSize: batched ? BATCH_SIZE : undefined,
     workloads: job.workloads.map((w) => ({ name: w.name, files: w.files, concurrent: w.concurrent })),
   };
-  const [command, args] =
-    job.engine === 'faster-whisper'
-      ? [join(cacheDir(), 'venv', 'bin', 'python'), ['bench/worker_faster_whisper.py', join(cacheDir(), 'ct2', 'faster-whisper-tiny.en'), JSON.stringify(spec)]]
-      : [process.execPath, [workerScript(job.engine === 'transformers.js' ? 'worker-transformers' : 'worker-audiodecode'), JSON.stringify(spec)]];
+  const [command, args] = job.engine.startsWith('faster-whisper')
+    ? [join(cacheDir(), 'venv', 'bin', 'python'), ['bench/worker_faster_whisper.py', join(cacheDir(), 'ct2', `faster-whisper-${job.model}`), JSON.stringify(spec)]]
+    : [process.execPath, [workerScript(job.engine === 'transformers.js' ? 'worker-transformers' : 'worker-audiodecode'), JSON.stringify(spec)]];
   return runWorker(command, args, { ...process.env, OMP_NUM_THREADS: String(THREADS) });
 }
 
@@ -74,13 +89,14 @@ const round = (x: number, digits: number): number => Math.round(x * 10 ** digits
 
 const rows: Row[] = [];
 for (const job of jobs) {
-  process.stderr.write(`bench: ${job.engine} ${job.computeType} beam ${job.beam}\n`);
+  process.stderr.write(`bench: ${job.model} ${job.engine} ${job.computeType} beam ${job.beam}\n`);
   const { out, spawnedAt } = await spawnWorker(job);
   for (const r of out.results) {
     const workload = job.workloads.find((w) => w.name === r.name)!;
     const wall = median(r.walls);
     rows.push({
       engine: job.engine,
+      model: job.model,
       workload: r.name,
       computeType: job.computeType,
       threads: THREADS,
@@ -95,26 +111,33 @@ for (const job of jobs) {
   }
 }
 
-const peer = (engine: Row['engine'], r: Row): Row | undefined => rows.find((p) => p.engine === engine && p.workload === r.workload && p.computeType === r.computeType && p.beam === r.beam);
-const ratio = (engine: Row['engine'], r: Row): string => {
+const peer = (engine: Engine, r: Row): Row | undefined => rows.find((p) => p.engine === engine && p.model === r.model && p.workload === r.workload && p.computeType === r.computeType && p.beam === r.beam);
+const ratio = (engine: Engine, r: Row): string => {
   const p = peer(engine, r);
   return p && r.engine !== engine ? `${(r.rtf / p.rtf).toFixed(2)}x` : '';
 };
-const header = '| engine | workload | compute | threads | beam | audio s | wall s | RTF | vs faster-whisper | vs transformers.js | WER | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+const peerWer = (engine: Engine, r: Row): string => {
+  const p = peer(engine, r);
+  return p && r.engine !== engine ? `${(p.wer * 100).toFixed(1)}%` : '';
+};
+const header =
+  '| model | engine | workload | compute | beam | audio s | wall s | RTF | WER | vs faster-whisper (its WER) | vs faster-whisper-batched (its WER) | vs transformers.js | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 const lines = rows.map(
   (r) =>
-    `| ${r.engine} | ${r.workload} | ${r.computeType} | ${r.threads} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${ratio('faster-whisper', r)} | ${ratio('transformers.js', r)} | ${(r.wer * 100).toFixed(1)}% | ${r.peakRssMb} | ${r.coldStartS} |`,
+    `| ${r.model} | ${r.engine} | ${r.workload} | ${r.computeType} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${ratio('faster-whisper', r)} ${peerWer('faster-whisper', r) && `(${peerWer('faster-whisper', r)})`} | ${ratio('faster-whisper-batched', r)} ${peerWer('faster-whisper-batched', r) && `(${peerWer('faster-whisper-batched', r)})`} | ${ratio('transformers.js', r)} | ${r.peakRssMb} | ${r.coldStartS} |`,
 );
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 const md = `# Benchmark (npm run bench)
 
-Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}, ${machine.date}.
-Model: tiny.en, the same weights for all (Systran/faster-whisper-tiny.en; ONNX converted by tools/convert_ct2.py).
-Temperature fallback on; no VAD except in audiodecode-batched, which cuts its chunks with Silero VAD.
+Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}, ${machine.date}; ${THREADS} threads for every engine.
+Models: ${MODELS.join(', ')}: the same weights for all (Systran/faster-whisper-*, CTranslate2; ONNX converted by tools/convert_ct2.py); language given as English to every engine.
+Temperature fallback on. Sequential engines without VAD (faster-whisper's vad_filter=False); the batched ones (audiodecode-batched,
+faster-whisper-batched = BatchedInferencePipeline) cut Silero VAD chunks of at most 30 s and decode ${BATCH_SIZE} at a time.
 Wall: median of ${QUICK ? 1 : RUNS} runs after a warm-up run of the same workload; cold start: process spawn to model ready;
 RTF = audio s / wall s; peak RSS: the engine process's maximum over all its workloads.
 Every engine runs with the images' allocator setting (${Object.entries(imageAllocatorEnv()).map(([k, v]) => `${k}=${v}`).join(', ')}; Dockerfile.cpu).
 ${short.name}: ${short.files.length} short files submitted at once (AudioDecode batches their windows; the peers take them one by one).
+Ratios are RTF over the peer's RTF on the same model, workload, precision and beam; the peer's WER beside it.
 
 ${header}
 ${lines.join('\n')}

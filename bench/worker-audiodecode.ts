@@ -6,6 +6,7 @@ import type { WorkerOutput, WorkerResult, WorkerSpec } from './protocol.js';
 
 const spec = JSON.parse(process.argv[2]) as WorkerSpec;
 const whisper = new WhisperInference({
+  model: spec.model,
   device: 'cpu',
   computeType: spec.computeType,
   threads: spec.threads,
@@ -17,7 +18,7 @@ await whisper.load();
 const readyAt = Date.now() / 1000;
 // Like the peers' runs: no VAD gate in front of sequential decoding (faster-whisper's vad_filter=False);
 // batched mode is VAD-chunked by design.
-const options = { beamSize: spec.beam, vadFilter: spec.batched ? true : false };
+const options = { beamSize: spec.beam, vadFilter: spec.batched ? true : false, language: spec.language };
 
 async function run(files: string[], concurrent: boolean): Promise<{ text: string; audioSeconds: number }> {
   const results = concurrent

@@ -8,7 +8,7 @@ import { resolveModelDir } from '../src/model/resolve.js';
 import type { WorkerOutput, WorkerResult, WorkerSpec } from './protocol.js';
 
 const spec = JSON.parse(process.argv[2]) as WorkerSpec;
-const modelDir = resolveModelDir('tiny.en');
+const modelDir = resolveModelDir(spec.model);
 env.allowRemoteModels = false;
 env.localModelPath = join(modelDir, '..');
 const asr = await pipeline('automatic-speech-recognition', modelDir.split('/').pop()!, {
@@ -20,7 +20,8 @@ const readyAt = Date.now() / 1000;
 
 async function transcribe(file: string): Promise<{ text: string; audioSeconds: number }> {
   const samples = await decodeAudio(file); // decoding is part of each timed run, as for AudioDecode
-  const out = (await asr(samples, { chunk_length_s: 30, stride_length_s: 5 } as never)) as { text: string };
+  const language = spec.language && spec.model.endsWith('.en') ? {} : { language: spec.language, task: 'transcribe' };
+  const out = (await asr(samples, { chunk_length_s: 30, stride_length_s: 5, ...language } as never)) as { text: string };
   return { text: out.text.trim(), audioSeconds: samples.length / 16000 };
 }
 
