@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSync } from 'subtitle';
 import { render } from '../src/formats/index.js';
-import type { TranscriptionResult } from '../src/pipeline/types.js';
+import type { Segment, TranscriptionResult } from '../src/pipeline/types.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { DEFAULT_MODEL } from '../src/model/resolve.js';
 import { wordErrorRate } from '../src/text/wer.js';
@@ -153,5 +153,30 @@ describe.each([false, true])(`${DEFAULT_MODEL} int8, long-form, batched=%s`, (ba
     const result = await whisper.transcribeFile(mp3);
     expect(result.language).toBe('en');
     expect(wordErrorRate(referenceText('multilingual.mp3').split('\n')[0], result.text)).toBeLessThan(0.1);
+  });
+});
+
+describe.each([false, true])('streaming segments, batched=%s (int8)', (batched) => {
+  let batches = 0;
+  const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 1, onBatch: () => batches++, log: () => undefined });
+  afterAll(() => whisper.close());
+
+  it('hands every segment to onSegment as soon as it is final: in time order, early, equal to the result', async () => {
+    const seen: Segment[] = [];
+    let windowsBeforeFirst = -1;
+    let progressed = 0;
+    const result = await whisper.transcribeFile(audioPath('hifitts/longform.flac'), {
+      onSegment: (s) => {
+        if (seen.length === 0) windowsBeforeFirst = batched ? batches : progressed;
+        seen.push(structuredClone(s));
+      },
+      onProgress: () => progressed++,
+    });
+    expect(seen).toEqual(result.segments);
+    expect(seen.map((s) => s.id)).toEqual(seen.map((_, i) => i));
+    const windows = batched ? batches : progressed;
+    expect(windows).toBeGreaterThan(6);
+    // the first words came out while most of the 4 minutes was still to be decoded
+    expect(windowsBeforeFirst, `${windowsBeforeFirst} of ${windows} windows`).toBeLessThan(windows / 3);
   });
 });

@@ -37,12 +37,22 @@ describe('WindowScheduler', () => {
 
   it("fills a batch with one window per request per turn, in each request's order", async () => {
     const { scheduler, batches } = recording(4);
-    const running = scheduler.submit(jobs('first', 1)); // taken at once; a and b queue behind it
+    const running = scheduler.submit(jobs('first', 1));
+    await new Promise((r) => queueMicrotask(() => r(undefined))); // 'first' is taken; a and b queue behind it
     const a = scheduler.submit(jobs('a', 3));
     const b = scheduler.submit(jobs('b', 3));
     await Promise.all([running, a, b]);
     // turns rotate which request goes first; within a batch each request's windows keep their order
     expect(batches.map((batch) => batch.map((w) => `${w.request}${w.index}`).sort())).toEqual([['first0'], ['a0', 'a1', 'b0', 'b1'], ['a2', 'b2']]);
+  });
+
+  it('windows one request submits together share a batch; an urgent one goes before its waiting windows', async () => {
+    const { scheduler, batches } = recording(2);
+    const session = scheduler.session();
+    const first = [0, 1, 2].map((index) => session.submit({ key: 'k', input: { request: 's', index } }));
+    const urgent = session.submit({ key: 'k', input: { request: 's', index: 9 } }, true);
+    await Promise.all([...first, urgent]);
+    expect(batches.map((b) => b.map((w) => w.index))).toEqual([[9, 0], [1, 2]]);
   });
 
   it('never mixes windows of different keys in one batch', async () => {
@@ -57,6 +67,7 @@ describe('WindowScheduler', () => {
     const controller = new AbortController();
     const doomed = scheduler.submit(jobs('doomed', 10), controller.signal).catch((e: unknown) => e);
     const other = scheduler.submit(jobs('other', 2));
+    await new Promise((r) => queueMicrotask(() => r(undefined)));
     expect(scheduler.queuedWindows).toBe(11); // one of the 12 is already running
     controller.abort(new Error('client gone'));
     expect(scheduler.queuedWindows).toBe(2);

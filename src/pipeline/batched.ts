@@ -70,9 +70,11 @@ export async function runWindows(engine: Engine, inputs: WindowInput[], batch: n
 /**
  * Transcribe `chunks` (speech regions of at most 30 s) of `samples`. Inside a chunk the model may
  * stop at a timestamp before the chunk's end; like the sequential seek, the rest of that chunk goes
- * round again (batched with every other chunk that has audio left), so no speech the VAD found is
- * dropped. `language` undefined: the first chunk is decoded alone and its language detected, then
- * the rest follow in it; with options.multilingual every chunk detects its own.
+ * round again, ahead of the request's other waiting windows, so no speech the VAD found is dropped
+ * and the chunks finish roughly in order. `language` undefined: the first chunk is decoded first
+ * and its language detected, then the rest follow in it; with options.multilingual every chunk
+ * detects its own. Segments reach options.onSegment in time order, as soon as every chunk before
+ * theirs is done.
  */
 export async function transcribeBatched(
   engine: Engine,
@@ -87,61 +89,94 @@ export async function transcribeBatched(
   const initial = initialPromptTokens(engine, options);
   const prompt = (sot: number[]): number[] => windowPrompt(engine, initial, sot);
   const key = batchKey(prompt(sotSequence(engine, language ?? 'en', options)).length, options);
-  const segments: Segment[] = [];
-  const chunkOf = (span: Region): Region => chunks.find((c) => c.start <= span.start && span.start < c.end)!;
-  const speechEnd = new Map<Region, number>(); // per chunk, for the word-timing pause rule
-  const chunkLanguage = new Map<Region, string>();
+  const session = scheduler.session(options.signal);
   const seenBatches = new Set<number>();
   let fileLanguage = language;
+  const firstWindow: Deferred | undefined = fileLanguage === undefined && !options.multilingual ? deferred() : undefined;
 
-  /** Decode one round of spans; returns the spans that go round again. */
-  const round = async (spans: Region[]): Promise<Region[]> => {
-    const contentFrames = spans.map((span) => Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH)));
-    const jobs = spans.map((span, i) => {
-      const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.range(span.start, span.end), TAIL_PADDING), 0, contentFrames[i]);
-      const spanLanguage = options.multilingual ? chunkLanguage.get(chunkOf(span)) : fileLanguage;
-      return { key, input: { features, contentFrames: contentFrames[i], language: spanLanguage, prompt, options } };
-    });
-    const outputs = await scheduler.submit(jobs, options.signal);
-    for (const o of outputs) {
-      if (seenBatches.has(o.batch)) continue;
-      seenBatches.add(o.batch);
-      timings.features += o.batchTimings.features;
-      timings.encode += o.batchTimings.encode;
-      timings.generate += o.batchTimings.generate;
+  const decodeSpan = async (span: Region, spanLanguage: string | undefined, followUp: boolean): Promise<WindowOutput & { contentFrames: number }> => {
+    const contentFrames = Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH));
+    const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.range(span.start, span.end), TAIL_PADDING), 0, contentFrames);
+    const output = await session.submit({ key, input: { features, contentFrames, language: spanLanguage, prompt, options } }, followUp);
+    if (!seenBatches.has(output.batch)) {
+      seenBatches.add(output.batch);
+      timings.features += output.batchTimings.features;
+      timings.encode += output.batchTimings.encode;
+      timings.generate += output.batchTimings.generate;
     }
-    const next: Region[] = [];
-    outputs.forEach(({ result, words, language: spanLanguage }, i) => {
-      const span = spans[i];
-      const chunk = chunkOf(span);
-      fileLanguage ??= spanLanguage;
-      if (!chunkLanguage.has(chunk)) chunkLanguage.set(chunk, spanLanguage);
-      if (isNoSpeech(result, DEFAULT_FALLBACK)) return;
-      const offset = span.start / SAMPLE_RATE;
-      const split = splitSegments(result.tokens, tokenizer, contentFrames[i]);
-      const { segments: kept, seeksOn } = keptSegments(split, contentFrames[i]);
-      const timed: TimedSegment[] = kept.map((k) => ({ ...k }));
-      if (words) speechEnd.set(chunk, offset + assignWords(timed, words, tokenizer.eot, (speechEnd.get(chunk) ?? chunk.start / SAMPLE_RATE) - offset));
-      if (seeksOn) {
-        // never past the text that was left for the next round
-        const resume = Math.max(1, Math.min(resumeFrames(split, timed), contentFrames[i] - MIN_FOLLOW_UP_FRAMES));
-        next.push({ start: span.start + resume * HOP_LENGTH, end: span.end });
+    return { ...output, contentFrames };
+  };
+
+  /** One chunk, round after round until its audio is decoded; its segments in time order. */
+  const decodeChunk = async (chunk: Region, index: number): Promise<Segment[]> => {
+    if (index > 0 && firstWindow) await firstWindow.promise;
+    const segments: Segment[] = [];
+    let chunkLanguage = options.multilingual ? undefined : fileLanguage;
+    let speechEnd = chunk.start / SAMPLE_RATE; // for the word-timing pause rule
+    for (let span: Region | undefined = chunk, round = 0; span; round++) {
+      const { result, words, language: spanLanguage, contentFrames } = await decodeSpan(span, chunkLanguage, round > 0);
+      chunkLanguage = spanLanguage;
+      if (fileLanguage === undefined) {
+        fileLanguage = spanLanguage;
+        firstWindow?.resolve();
       }
+      if (isNoSpeech(result, DEFAULT_FALLBACK)) break;
+      const offset = span.start / SAMPLE_RATE;
+      const split = splitSegments(result.tokens, tokenizer, contentFrames);
+      const { segments: kept, seeksOn } = keptSegments(split, contentFrames);
+      const timed: TimedSegment[] = kept.map((k) => ({ ...k }));
+      if (words) speechEnd = offset + assignWords(timed, words, tokenizer.eot, speechEnd - offset);
       for (const k of timed) {
         const segment = toSegment(tokenizer, k, offset, span.end / SAMPLE_RATE, result, spanLanguage);
         if (segment) segments.push(segment);
       }
-    });
-    return next;
+      // never past the text that was left for the next round
+      const resume = seeksOn ? Math.max(1, Math.min(resumeFrames(split, timed), contentFrames - MIN_FOLLOW_UP_FRAMES)) : 0;
+      span = seeksOn ? { start: span.start + resume * HOP_LENGTH, end: span.end } : undefined;
+    }
+    return segments.sort((a, b) => a.start - b.start);
   };
 
-  let pending: Region[] = chunks;
-  if (fileLanguage === undefined && !options.multilingual && chunks.length > 1) {
-    // the first chunk alone, so the rest know the language before they are queued
-    pending = [...(await round(chunks.slice(0, 1))), ...chunks.slice(1)];
-  }
-  while (pending.length > 0) pending = await round(pending);
-  segments.sort((a, b) => a.start - b.start);
-  segments.forEach((s, i) => (s.id = i));
-  return { segments, language: fileLanguage };
+  // segments leave in time order: a chunk's once every chunk before it is done
+  const done: (Segment[] | undefined)[] = new Array(chunks.length);
+  const ordered: Segment[] = [];
+  let emitted = 0;
+  const finish = (index: number, segments: Segment[]): void => {
+    done[index] = segments;
+    for (; emitted < chunks.length && done[emitted]; emitted++) {
+      for (const s of done[emitted]!) {
+        s.id = ordered.length;
+        ordered.push(s);
+        options.onSegment?.(s);
+      }
+    }
+  };
+  await Promise.all(
+    chunks.map(async (chunk, index) => {
+      try {
+        finish(index, await decodeChunk(chunk, index));
+      } catch (err) {
+        firstWindow?.reject(err); // the chunks waiting for the language must not wait forever
+        throw err;
+      }
+    }),
+  );
+  return { segments: ordered, language: fileLanguage };
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // a rejection nobody waits for is no unhandled rejection
+  return { promise, resolve, reject };
 }

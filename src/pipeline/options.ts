@@ -1,6 +1,6 @@
 // TranscribeOptions with every default filled in, once, so the strategies read settled values.
 import { DEFAULT_FALLBACK } from '../decode/fallback.js';
-import type { TranscribeOptions } from './types.js';
+import type { Segment, TranscribeOptions } from './types.js';
 
 export interface ResolvedOptions {
   /** Undefined: detect it (multilingual models; English-only ones are always 'en'). */
@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   maxAudioSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+  onSegment?: (segment: Segment) => void;
 }
 
 /** Most tokens a window may generate (OpenAI's sample_len: half the text context). */
@@ -38,6 +39,7 @@ export function resolveOptions(options: TranscribeOptions): ResolvedOptions {
     maxAudioSeconds: options.maxAudioSeconds,
     signal: options.signal,
     onProgress: options.onProgress,
+    onSegment: options.onSegment,
   };
 }
 

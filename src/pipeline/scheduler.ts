@@ -8,17 +8,23 @@ export interface WindowJob<T> {
 }
 
 interface Pending<T, R> {
-  request: number;
   job: WindowJob<T>;
   resolve: (r: R) => void;
   reject: (e: unknown) => void;
 }
 
+/** One request's place in the queue: it submits windows one by one, as it learns what to decode next. */
+export interface SchedulerSession<T, R> {
+  /** Queue one window; `urgent` puts it before the session's other waiting windows (a follow-up the caller is waiting on). */
+  submit(job: WindowJob<T>, urgent?: boolean): Promise<R>;
+}
+
 export class WindowScheduler<T, R> {
   private readonly queues = new Map<number, Pending<T, R>[]>();
-  private nextRequest = 0;
+  private nextSession = 0;
   private turn = 0;
   private running = false;
+  private pumpQueued = false;
   /** Windows waiting, over all requests. */
   queuedWindows = 0;
 
@@ -28,29 +34,49 @@ export class WindowScheduler<T, R> {
     private readonly onBatch?: (size: number) => void,
   ) {}
 
-  /** Queue one request's windows; resolves with their results in order. */
-  submit(jobs: WindowJob<T>[], signal?: AbortSignal): Promise<R[]> {
-    if (jobs.length === 0) return Promise.resolve([]);
-    const request = this.nextRequest++;
-    const queue: Pending<T, R>[] = [];
-    const results = jobs.map((job) => new Promise<R>((resolve, reject) => queue.push({ request, job, resolve, reject })));
-    this.queues.set(request, queue);
-    this.queuedWindows += queue.length;
-    const all = Promise.all(results);
+  /** A request's session; aborting `signal` rejects its waiting windows and any it submits later. */
+  session(signal?: AbortSignal): SchedulerSession<T, R> {
+    const id = this.nextSession++;
+    const state: { cancelled?: { reason: unknown } } = {};
     if (signal) {
-      const cancel = (): void => this.cancel(request, signal.reason ?? new Error('aborted'));
+      const cancel = (): void => {
+        state.cancelled = { reason: signal.reason ?? new Error('aborted') };
+        this.cancel(id, state.cancelled.reason);
+      };
       if (signal.aborted) cancel();
       else signal.addEventListener('abort', cancel, { once: true });
-      void all.finally(() => signal.removeEventListener('abort', cancel)).catch(() => undefined);
     }
-    void this.pump();
-    return all;
+    return { submit: (job, urgent = false) => (state.cancelled ? Promise.reject(state.cancelled.reason) : this.enqueue(id, job, urgent)) };
   }
 
-  private cancel(request: number, reason: unknown): void {
-    const queue = this.queues.get(request);
+  /** Queue one request's windows at once; resolves with their results in order. */
+  submit(jobs: WindowJob<T>[], signal?: AbortSignal): Promise<R[]> {
+    const session = this.session(signal);
+    return Promise.all(jobs.map((job) => session.submit(job)));
+  }
+
+  private enqueue(id: number, job: WindowJob<T>, urgent: boolean): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const queue = this.queues.get(id) ?? [];
+      this.queues.set(id, queue);
+      if (urgent) queue.unshift({ job, resolve, reject });
+      else queue.push({ job, resolve, reject });
+      this.queuedWindows++;
+      // the batch is taken once the caller's synchronous submits are all in, so they can share it
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => {
+          this.pumpQueued = false;
+          void this.pump();
+        });
+      }
+    });
+  }
+
+  private cancel(id: number, reason: unknown): void {
+    const queue = this.queues.get(id);
     if (!queue) return;
-    this.queues.delete(request);
+    this.queues.delete(id);
     this.queuedWindows -= queue.length;
     for (const p of queue) p.reject(reason);
   }

@@ -68,7 +68,10 @@ export async function transcribeSequential(
     if (words) lastSpeechEnd = offset + assignWords(timed, words, tokenizer.eot, lastSpeechEnd - offset);
     for (const k of timed) {
       const segment = toSegment(tokenizer, k, offset, totalSeconds, result, window.language);
-      if (segment) segments.push({ ...segment, id: segments.length });
+      if (!segment) continue;
+      const final = onOriginalClock({ ...segment, id: segments.length }, timeline);
+      segments.push(final);
+      options.onSegment?.(final);
     }
     const partial = split.consumedFrames > 0 && split.consumedFrames < windowFrames;
     seek += partial ? resumeFrames(split, timed) : split.consumedFrames > 0 ? split.consumedFrames : windowFrames;
@@ -78,14 +81,16 @@ export async function transcribeSequential(
     previous = options.conditionOnPreviousText && result.temperature < 0.5 ? [...previous, ...split.segments.flatMap((s) => s.tokens)] : [];
     options.onProgress?.(Math.min(seek / 100, totalSeconds), totalSeconds);
   }
-  // back to the original audio's clock: the timeline left out what the VAD found silent
-  for (const s of segments) {
-    s.start = roundTime(timeline.toOriginal(s.start));
-    s.end = roundTime(Math.max(s.start, timeline.toOriginal(s.end)));
-    for (const w of s.words ?? []) {
-      w.start = roundTime(timeline.toOriginal(w.start));
-      w.end = roundTime(Math.max(w.start, timeline.toOriginal(w.end)));
-    }
-  }
   return { segments, language: detected };
+}
+
+/** A segment's times (and its words') from the speech timeline back to the original audio's: the timeline left out what the VAD found silent. */
+function onOriginalClock(s: Segment, timeline: SpeechTimeline): Segment {
+  s.start = roundTime(timeline.toOriginal(s.start));
+  s.end = roundTime(Math.max(s.start, timeline.toOriginal(s.end)));
+  for (const w of s.words ?? []) {
+    w.start = roundTime(timeline.toOriginal(w.start));
+    w.end = roundTime(Math.max(w.start, timeline.toOriginal(w.end)));
+  }
+  return s;
 }

@@ -40,6 +40,8 @@ export interface TranscribeOptions {
   maxAudioSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+  /** Each segment as soon as it is final, in time order (for streaming answers). */
+  onSegment?: (segment: Segment) => void;
 }
 
 export interface Word {

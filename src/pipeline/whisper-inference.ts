@@ -14,7 +14,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { WindowScheduler } from './scheduler.js';
 import { transcribeSequential } from './sequential.js';
 import { DEFAULT_VAD, mergeRegions, SpeechTimeline, type VadOptions } from './vad.js';
-import type { Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
+import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
 
 /** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
 const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
@@ -116,18 +116,20 @@ export class WhisperInference {
       throw new AudioDecodeError('audio_too_long', `the audio is ${duration.toFixed(1)} s, longer than the limit of ${options.maxAudioSeconds} s`, 'input');
     }
     const batched = this.options.useBatchedInference;
+    // rounding to the millisecond must not carry a segment past the end of the audio
+    const clamp = (s: Segment): void => {
+      s.end = Math.min(s.end, duration);
+      s.start = Math.min(s.start, s.end);
+    };
+    const callerOnSegment = options.onSegment;
+    const clamped: ResolvedOptions = { ...options, onSegment: (s) => (clamp(s), callerOnSegment?.(s)) };
     const t = performance.now();
     const regions = options.vadFilter ? await engine.vad.speechRegions(samples, batched ? BATCHED_VAD : DEFAULT_VAD) : [{ start: 0, end: samples.length }];
     timings.vad = performance.now() - t;
     const decoded = batched
-      ? await transcribeBatched(engine, this.scheduler, samples, mergeRegions(regions, CHUNK_SECONDS * SAMPLE_RATE), language, options, timings)
-      : await transcribeSequential(engine, new SpeechTimeline(samples, regions), language, options, timings, this.oneWindowAtATime);
+      ? await transcribeBatched(engine, this.scheduler, samples, mergeRegions(regions, CHUNK_SECONDS * SAMPLE_RATE), language, clamped, timings)
+      : await transcribeSequential(engine, new SpeechTimeline(samples, regions), language, clamped, timings, this.oneWindowAtATime);
     const segments = decoded.segments;
-    for (const s of segments) {
-      // rounding to the millisecond must not carry a segment past the end of the audio
-      s.end = Math.min(s.end, duration);
-      s.start = Math.min(s.start, s.end);
-    }
     timings.total = performance.now() - started;
     const text = segments.map((s) => s.text).join('').trim();
     return { text, segments, language: decoded.language ?? UNHEARD_LANGUAGE, duration, timings, rtf: duration / (timings.total / 1000) };
