@@ -5,5 +5,5 @@ export { LogMelExtractor } from './features/log-mel.js';
 export { AudioDecodeError, type AudioDecodeErrorCode, type AudioDecodeErrorParam } from './errors.js';
 export { render, toVerboseJson, FORMATS, type Format } from './formats/index.js';
 export { wordErrorRate, normalizeText } from './text/wer.js';
-export { cudaAvailable, type Device, type ComputeType } from './model/runtime.js';
+export { COMPUTE_TYPES, cudaAvailable, DEVICES, type ComputeType, type Device } from './model/runtime.js';
 export { DEFAULT_MODEL } from './model/resolve.js';

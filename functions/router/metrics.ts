@@ -11,6 +11,7 @@ export function createRouterMetrics(balancer: Balancer, source: EndpointSource) 
   return {
     registry,
     requests: new Counter({ name: 'audiodecode_router_requests_total', help: 'Requests by the pool that answered and outcome', labelNames: ['pool', 'outcome'], registers: [registry] }),
+    inFlight: new Gauge({ name: 'audiodecode_router_in_flight_requests', help: 'Requests received and not yet answered', registers: [registry] }),
     retries: new Counter({ name: 'audiodecode_router_retries_total', help: 'Upstream attempts after the first', registers: [registry] }),
     failovers: new Counter({ name: 'audiodecode_router_failovers_total', help: 'Requests answered by another pool than the first choice', registers: [registry] }),
     upstream: new Histogram({ name: 'audiodecode_router_upstream_seconds', help: 'Upstream latency by pool and status', labelNames: ['pool', 'status'], buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [registry] }),

@@ -67,12 +67,17 @@ function errorType(status: number): string {
   return 'invalid_request_error';
 }
 
+/** OpenAI's error body. */
+export function errorBody(err: HttpError): { error: { message: string; type: string; param: string | null; code: string } } {
+  return { error: { message: err.message, type: errorType(err.status), param: err.param, code: err.code } };
+}
+
 export function sendError(res: ServerResponse, err: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { message: err.message, type: errorType(err.status), param: err.param, code: err.code } });
+  const body = JSON.stringify(errorBody(err));
   res.writeHead(err.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...err.headers });
   res.end(body);
 }

@@ -1,44 +1,33 @@
 // The function's configuration, from environment variables (the README's table mirrors this).
-import { DEFAULT_MODEL, type ComputeType, type Device } from '../../src/index.js';
-import { envNumber as int, optionalEnvNumber as optionalInt } from '../shared/env-config.js';
+import { COMPUTE_TYPES, DEFAULT_MODEL, DEVICES, type ComputeType, type Device } from '../../src/index.js';
+import { envChoice, envNumber, optionalEnvNumber } from '../shared/env-config.js';
+import { loadServerConfig, type ServerConfig } from '../shared/server-config.js';
 
-export interface ServiceConfig {
+export interface ServiceConfig extends ServerConfig {
   model: string;
   device: Device;
   computeType: ComputeType;
   batchSize?: number;
   beamSize: number;
   threads?: number;
+  /** Requests admitted to inference at once; more get 429. */
   maxQueue: number;
-  maxUploadBytes: number;
   maxAudioSeconds: number;
-  requestTimeoutS: number;
-  drainGraceS: number;
-  port: number;
   /** Pool name this instance reports in X-AudioDecode-Pool (the router's GPU/CPU pools). */
   pool: string;
 }
 
-function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-  const raw = (process.env[name] ?? fallback) as T;
-  if (!allowed.includes(raw)) throw new Error(`${name}=${raw} must be one of ${allowed.join(', ')}`);
-  return raw;
-}
-
-export function loadConfig(): ServiceConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   return {
-    model: process.env.AUDIODECODE_MODEL ?? DEFAULT_MODEL,
-    device: oneOf('AUDIODECODE_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
-    computeType: oneOf('AUDIODECODE_COMPUTE_TYPE', ['auto', 'float32', 'float16', 'int8'] as const, 'auto'),
-    batchSize: optionalInt('AUDIODECODE_BATCH_SIZE'),
-    beamSize: Math.max(1, int('AUDIODECODE_BEAM_SIZE', 1)),
-    threads: optionalInt('AUDIODECODE_THREADS'),
-    maxQueue: int('AUDIODECODE_MAX_QUEUE', 64),
-    maxUploadBytes: int('AUDIODECODE_MAX_UPLOAD_BYTES', 26_214_400),
-    maxAudioSeconds: int('AUDIODECODE_MAX_AUDIO_SECONDS', 3600),
-    requestTimeoutS: int('AUDIODECODE_REQUEST_TIMEOUT_S', 300),
-    drainGraceS: int('AUDIODECODE_DRAIN_GRACE_S', 30),
-    port: int('PORT', 8080),
-    pool: process.env.AUDIODECODE_POOL ?? 'default',
+    ...loadServerConfig(env),
+    model: env.AUDIODECODE_MODEL || DEFAULT_MODEL,
+    device: envChoice('AUDIODECODE_DEVICE', DEVICES, 'auto', env),
+    computeType: envChoice('AUDIODECODE_COMPUTE_TYPE', COMPUTE_TYPES, 'auto', env),
+    batchSize: optionalEnvNumber('AUDIODECODE_BATCH_SIZE', env),
+    beamSize: Math.max(1, envNumber('AUDIODECODE_BEAM_SIZE', 1, env)),
+    threads: optionalEnvNumber('AUDIODECODE_THREADS', env),
+    maxQueue: envNumber('AUDIODECODE_MAX_QUEUE', 64, env),
+    maxAudioSeconds: envNumber('AUDIODECODE_MAX_AUDIO_SECONDS', 3600, env),
+    pool: env.AUDIODECODE_POOL || 'default',
   };
 }

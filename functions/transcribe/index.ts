@@ -1,20 +1,28 @@
-// functions-framework entry point: `npx functions-framework --target=transcribe --source=dist/functions/transcribe/index.js`.
+// The transcription function. As a functions-framework function:
+//   npx functions-framework --target=transcribe --source=dist/functions/transcribe/index.js
+// and, as the images run it, through the launcher: node dist/functions/shared/serve.js transcribe.
 // Loading this module starts loading the model; /readyz answers 503 until it is loaded and warm.
 import { http } from '@google-cloud/functions-framework';
+import { createApp } from '../shared/app.js';
 import { loadConfig } from './config.js';
-import { admit, createHandler, isTranscriptionRoute } from './handler.js';
+import { transcriptionRoutes } from './handler.js';
 import { TranscriptionService } from './service.js';
 
 export const service = new TranscriptionService(loadConfig());
 void service.start();
 
-http('transcribe', createHandler(service) as Parameters<typeof http>[1]);
+export const app = createApp({
+  metricPrefix: 'audiodecode',
+  registry: service.metrics.registry,
+  routes: transcriptionRoutes(service),
+  admission: service,
+  config: service.config,
+  readiness: (draining) => ({
+    ready: service.state === 'ready',
+    body: { status: draining ? 'draining' : service.state, inFlight: service.inFlight, queuedWindows: service.whisper.queuedWindows, ...(service.failure ? { error: service.failure } : {}) },
+  }),
+  headers: () => ({ 'X-AudioDecode-Pool': service.config.pool, 'X-AudioDecode-Instance': service.instance, 'X-AudioDecode-In-Flight': String(service.inFlight) }),
+});
 
-/** What the launcher runs before functions-framework reads a body. */
-export const guard = {
-  needsAdmission: (method: string | undefined, path: string) => isTranscriptionRoute(method, path),
-  admit: (req: Parameters<typeof admit>[1], res: Parameters<typeof admit>[2]) => admit(service, req, res),
-  maxBodyBytes: service.config.maxUploadBytes,
-  drain: () => service.drain(),
-  port: service.config.port,
-};
+http('transcribe', app.listener);
+export const config = service.config;

@@ -1,14 +1,25 @@
-// One model per process, loaded once at start; admission control, readiness and drain.
+// One model per process, loaded once at start; admission to inference, readiness and drain state.
 import { hostname } from 'node:os';
-import { WhisperInference, type TranscriptionResult } from '../../src/index.js';
+import { WhisperInference, type Segment, type TranscriptionResult } from '../../src/index.js';
+import type { Admission } from '../shared/app.js';
 import { HttpError } from '../shared/http-errors.js';
 import { InFlight } from '../shared/in-flight.js';
 import type { ServiceConfig } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
-export type ServiceState = 'loading' | 'ready' | 'draining' | 'failed';
+export type ServiceState = 'loading' | 'ready' | 'failed';
 
-export class TranscriptionService {
+export interface TranscribeRequest {
+  language?: string;
+  prompt?: string;
+  temperature: number;
+  task: 'transcribe' | 'translate';
+  wordTimestamps: boolean;
+  signal: AbortSignal;
+  onSegment?: (segment: Segment) => void;
+}
+
+export class TranscriptionService implements Admission {
   readonly whisper: WhisperInference;
   readonly metrics: Metrics;
   readonly instance = process.env.AUDIODECODE_INSTANCE ?? hostname();
@@ -36,7 +47,7 @@ export class TranscriptionService {
     try {
       await this.whisper.warmup();
       this.metrics.modelLoadSeconds.set((performance.now() - started) / 1000);
-      if (this.state === 'loading') this.state = 'ready';
+      this.state = 'ready';
     } catch (err) {
       this.state = 'failed';
       this.failure = err instanceof Error ? err.message : String(err);
@@ -44,27 +55,34 @@ export class TranscriptionService {
     }
   }
 
-  /** Take a slot or say why not, before any of the body is read. */
-  admit(): void {
-    if (this.state === 'draining') throw new HttpError(503, 'draining', 'this instance is shutting down; retry on another instance', null, { 'Retry-After': '1' });
+  /** Refuse at once, before any of the body is read. */
+  precheck(): void {
     if (this.state === 'loading') throw new HttpError(503, 'loading', 'the model is still loading; retry shortly', null, { 'Retry-After': '5' });
     if (this.state === 'failed') throw new HttpError(503, 'model_unavailable', `the model failed to load: ${this.failure}`, null, { 'Retry-After': '30' });
-    if (this.inFlight >= this.config.maxQueue) {
-      throw new HttpError(429, 'queue_full', `the queue is full (${this.config.maxQueue} requests in flight); retry after a moment`, null, { 'Retry-After': '2' });
-    }
+    if (this.inFlight >= this.config.maxQueue) throw this.queueFull();
+  }
+
+  /** An inference slot, taken once the body is in. */
+  acquire(): () => void {
+    this.precheck();
     this.admitted.enter();
+    let released = false;
+    return () => {
+      if (!released) this.admitted.leave();
+      released = true;
+    };
   }
 
-  release(): void {
-    this.admitted.leave();
+  private queueFull(): HttpError {
+    return new HttpError(429, 'queue_full', `the queue is full (${this.config.maxQueue} requests in flight); retry after a moment`, null, { 'Retry-After': '2' });
   }
 
-  /** Requests admitted and not yet answered. */
+  /** Requests admitted to inference and not yet answered. */
   get inFlight(): number {
     return this.admitted.count;
   }
 
-  transcribe(audio: Uint8Array, options: { language?: string; prompt?: string; temperature: number; task: 'transcribe' | 'translate'; wordTimestamps: boolean; signal: AbortSignal }): Promise<TranscriptionResult> {
+  transcribe(audio: Uint8Array, options: TranscribeRequest): Promise<TranscriptionResult> {
     return this.whisper.transcribe(audio, {
       language: options.language,
       initialPrompt: options.prompt,
@@ -74,12 +92,7 @@ export class TranscriptionService {
       wordTimestamps: options.wordTimestamps,
       maxAudioSeconds: this.config.maxAudioSeconds,
       signal: options.signal,
+      onSegment: options.onSegment,
     });
-  }
-
-  /** Stop taking work, and resolve once every admitted request has been answered (or at the grace limit). */
-  drain(): Promise<void> {
-    this.state = 'draining';
-    return this.admitted.drain(this.config.drainGraceS);
   }
 }

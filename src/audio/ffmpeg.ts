@@ -2,7 +2,7 @@
 // produces too), into a file the engine reads window by window (src/audio/source.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,10 +55,11 @@ export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}
 
 /**
  * Decode a file path or in-memory bytes to 16-bit PCM in a temporary file (under TMPDIR) that the
- * stages read by range: an hour of audio is 115 MB of disk and page cache, not of the heap. Bytes
- * go to ffmpeg's stdin; ffmpeg writes the file itself, so no sample passes through JavaScript
- * until a stage reads it. The file is unlinked as soon as it is open: nothing is left behind,
- * even when the process dies. ffmpeg's stderr becomes the error message when it fails.
+ * stages read by range: an hour of audio is 115 MB of disk and page cache, not of the heap. ffmpeg
+ * reads a file (bytes are written to one first: some containers need to seek) and writes the PCM
+ * file itself, so no sample passes through JavaScript until a stage reads it. Both files are
+ * unlinked as soon as the PCM one is open: nothing is left behind, even when the process dies.
+ * ffmpeg's stderr becomes the error message when it fails.
  */
 export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<Pcm16File> {
   if (typeof input !== 'string' && input.byteLength === 0) {
@@ -70,7 +71,18 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
   try {
     const path = join(dir, 'audio.s16le');
     const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);
-    await runFfmpeg(input, path, maxSamples, options.signal);
+    // Bytes are written to a file first, so ffmpeg reads a seekable input: an MP4/M4A whose index
+    // (moov) sits at the end of the file, as ffmpeg and most recorders write it, cannot be decoded
+    // from a pipe (ffmpeg sees no samples). The upload is bounded by the caller's upload limit.
+    let source: string;
+    if (typeof input === 'string') source = input;
+    else {
+      source = join(dir, 'input');
+      await writeFile(source, input).catch((err: Error) => {
+        throw new AudioDecodeError('no_scratch_space', `cannot write the upload under ${tmpdir()} (${err.message}): free space there or point TMPDIR at a larger disk`);
+      });
+    }
+    await runFfmpeg(source, path, maxSamples, options.signal, typeof input === 'string' ? input : `${input.byteLength} bytes of input`);
     const length = Math.floor((await stat(path)).size / BYTES_PER_SAMPLE);
     if (length === 0) throw new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)', 'input');
     if (maxSamples !== undefined && length > maxSamples) {
@@ -84,18 +96,16 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
 
 const BYTES_PER_SAMPLE = 2;
 
-/** ffmpeg from `input` to `path` as 16 kHz mono s16le; with `maxSamples`, it stops one sample past it. */
-function runFfmpeg(input: AudioInput, path: string, maxSamples: number | undefined, signal: AbortSignal | undefined): Promise<void> {
-  const source = typeof input === 'string' ? input : 'pipe:0';
+/** ffmpeg from the file `source` to `path` as 16 kHz mono s16le; with `maxSamples`, it stops one sample past it. `what` names the input in errors. */
+function runFfmpeg(source: string, path: string, maxSamples: number | undefined, signal: AbortSignal | undefined, what: string): Promise<void> {
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '0', '-i', source, '-vn', '-map', '0:a:0',
     '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le'];
   if (maxSamples !== undefined) args.push('-t', String((maxSamples + 1) / SAMPLE_RATE));
   args.push('-y', path);
-  if (typeof input !== 'string') args.splice(0, 1); // -nostdin would close the pipe we write to
   return new Promise((resolve, reject) => {
     let proc;
     try {
-      proc = spawn(findFfmpeg(), args, { stdio: ['pipe', 'ignore', 'pipe'], signal });
+      proc = spawn(findFfmpeg(), args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
     } catch (err) {
       reject(err);
       return;
@@ -110,20 +120,15 @@ function runFfmpeg(input: AudioInput, path: string, maxSamples: number | undefin
         failure ??= new AudioDecodeError('ffmpeg_missing', 'ffmpeg was not found: install it (apt-get install ffmpeg) or set FFMPEG_PATH');
       } else failure ??= err;
     });
-    // a consumer that stops reading (ffmpeg rejected the input early) must not crash us with EPIPE
-    proc.stdin.on('error', () => undefined);
     proc.on('close', (code) => {
       if (failure) return reject(failure);
-      if (code !== 0) return reject(describeFailure(stderr, input));
+      if (code !== 0) return reject(describeFailure(stderr, what));
       resolve();
     });
-    if (typeof input === 'string') proc.stdin.end();
-    else proc.stdin.end(input);
   });
 }
 
-function describeFailure(stderr: string, input: AudioInput): AudioDecodeError {
-  const what = typeof input === 'string' ? input : `${input.byteLength} bytes of input`;
+function describeFailure(stderr: string, what: string): AudioDecodeError {
   const detail = stderr.trim().split('\n').slice(-3).join('; ');
   if (/does not contain any stream|matches no streams|Output file .* does not contain/i.test(stderr)) {
     return new AudioDecodeError('no_audio_stream', `${what} has no audio stream (${detail})`, 'input');

@@ -5,6 +5,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { listModels } from '../model/list.js';
 import { KNOWN_MODELS, pullModel } from '../model/pull.js';
 import { DEFAULT_MODEL } from '../model/resolve.js';
+import { COMPUTE_TYPES, DEVICES } from '../model/runtime.js';
 import { AudioDecodeError } from '../errors.js';
 import { FORMATS, render, type Format } from '../formats/index.js';
 import { WhisperInference } from '../pipeline/whisper-inference.js';
@@ -15,8 +16,8 @@ program
   .command('transcribe')
   .argument('<file>', 'audio file (wav, mp3, flac, ogg/opus, m4a, webm, ...)')
   .option('-m, --model <name|dir>', 'model name or directory', DEFAULT_MODEL)
-  .addOption(new Option('-d, --device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default('auto'))
-  .addOption(new Option('-c, --compute-type <type>', 'weights precision').choices(['auto', 'float32', 'float16', 'int8']).default('auto'))
+  .addOption(new Option('-d, --device <device>', 'execution device').choices(DEVICES).default('auto'))
+  .addOption(new Option('-c, --compute-type <type>', 'weights precision').choices(COMPUTE_TYPES).default('auto'))
   .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS as unknown as string[]).default('txt'))
   .option('--batched', 'batched inference over the windows of long audio', false)
   .option('--batch-size <n>', 'windows per batch', (v) => Number.parseInt(v, 10))

@@ -5,10 +5,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
 import type { WhisperConfig } from './config.js';
+import { LAYOUTS, onnxFile, type Layout } from './files.js';
+
+export type { Layout };
 import { KvStore, type KvShape } from './kv-store.js';
 import { ort, sessionOptions, type RuntimeChoice } from './runtime.js';
 
-export type Layout = 'native' | 'community';
 type Tensor = ort.Tensor;
 type Feeds = Record<string, Tensor>;
 
@@ -53,23 +55,18 @@ export interface WhisperOnnx {
 /** Released windows' encoder outputs kept for reuse, per batch shape. */
 const MAX_FREE_AUDIO = 2;
 
-const SUFFIX: Record<RuntimeChoice['computeType'], string> = { float32: '', float16: '_fp16', int8: '_quantized' };
-
+/** The layout to run (native first, as it exposes more), and its two files at the runtime's precision. */
 export function detectLayout(modelDir: string, choice: RuntimeChoice, only?: Layout): { layout: Layout; encoder: string; decoder: string } {
-  const s = SUFFIX[choice.computeType];
-  const candidates: [Layout, string, string][] = [
-    ['native', `whisper_encoder${s}.onnx`, `whisper_decoder${s}.onnx`],
-    ['community', `encoder_model${s}.onnx`, `decoder_model_merged${s}.onnx`],
-  ];
-  for (const [layout, enc, dec] of candidates) {
-    if (only && layout !== only) continue;
-    const encoder = join(modelDir, 'onnx', enc);
-    const decoder = join(modelDir, 'onnx', dec);
+  const candidates = LAYOUTS.filter((l) => !only || l === only);
+  for (const layout of candidates) {
+    const encoder = join(modelDir, onnxFile(layout, 'encoder', choice.computeType));
+    const decoder = join(modelDir, onnxFile(layout, 'decoder', choice.computeType));
     if (existsSync(encoder) && existsSync(decoder)) return { layout, encoder, decoder };
   }
+  const expected = candidates.map((l) => `${onnxFile(l, 'encoder', choice.computeType)} + ${onnxFile(l, 'decoder', choice.computeType)}`).join(' or ');
   throw new AudioDecodeError(
     'model_not_found',
-    `${modelDir} holds no ${choice.computeType} Whisper model${only ? ` in the ${only} layout` : ''}: expected onnx/whisper_{encoder,decoder}${s}.onnx or onnx/{encoder_model,decoder_model_merged}${s}.onnx`,
+    `${modelDir} holds no ${choice.computeType} Whisper model${only ? ` in the ${only} layout` : ''}: expected ${expected}`,
     'computeType',
   );
 }

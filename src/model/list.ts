@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, sharedDir } from '../env.js';
+import { LAYOUTS, onnxFile, PRECISIONS, type Layout, type Precision } from './files.js';
 
 export interface LocalModel {
   name: string;
@@ -17,20 +18,9 @@ export function listModels(): LocalModel[] {
     for (const name of readdirSync(root).sort()) {
       const dir = join(root, name);
       if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'onnx'))) continue;
-      const files = new Set(readdirSync(join(dir, 'onnx')));
-      const layouts = [
-        files.has('whisper_encoder.onnx') || files.has('whisper_encoder_quantized.onnx') || files.has('whisper_encoder_fp16.onnx') ? 'native' : '',
-        [...files].some((f) => f.startsWith('decoder_model_merged')) ? 'community' : '',
-      ].filter(Boolean);
-      const computeTypes = (
-        [
-          ['float32', ''],
-          ['float16', '_fp16'],
-          ['int8', '_quantized'],
-        ] as const
-      )
-        .filter(([, s]) => files.has(`whisper_decoder${s}.onnx`) || files.has(`decoder_model_merged${s}.onnx`))
-        .map(([t]) => t);
+      const has = (layout: Layout, precision: Precision): boolean => existsSync(join(dir, onnxFile(layout, 'encoder', precision))) && existsSync(join(dir, onnxFile(layout, 'decoder', precision)));
+      const layouts = LAYOUTS.filter((l) => PRECISIONS.some((p) => has(l, p)));
+      const computeTypes = PRECISIONS.filter((p) => LAYOUTS.some((l) => has(l, p)));
       found.push({ name, dir, layouts, computeTypes });
     }
   }

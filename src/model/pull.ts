@@ -9,15 +9,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cacheDir } from '../env.js';
 import { AudioDecodeError } from '../errors.js';
-import type { ComputeType } from './runtime.js';
+import { CONFIG_FILES, onnxFile, type Precision } from './files.js';
 
 /** Names users type, and the onnx-community repositories that hold them. */
 export const KNOWN_MODELS: Record<string, string> = Object.fromEntries(
   ['tiny', 'tiny.en', 'base', 'base.en', 'small', 'small.en', 'medium', 'medium.en', 'large-v3', 'large-v3-turbo'].map((n) => [n, `onnx-community/whisper-${n}`]),
 );
 
-const SUFFIX: Record<Exclude<ComputeType, 'auto'>, string> = { float32: '', float16: '_fp16', int8: '_quantized' };
-const CONFIG_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json'];
 
 interface TreeEntry {
   type: 'file' | 'directory';
@@ -28,7 +26,7 @@ interface TreeEntry {
 }
 
 export interface PullOptions {
-  computeTypes?: Exclude<ComputeType, 'auto'>[];
+  computeTypes?: Precision[];
   endpoint?: string;
   dest?: string;
   retries?: number;
@@ -46,9 +44,9 @@ function endpoint(options: PullOptions): string {
 }
 
 /** The files of one model: configs, tokenizer, and encoder + merged decoder (+ external data) per precision. */
-export function selectFiles(tree: TreeEntry[], computeTypes: Exclude<ComputeType, 'auto'>[]): TreeEntry[] {
+export function selectFiles(tree: TreeEntry[], computeTypes: Precision[]): TreeEntry[] {
   const wanted = new Set(CONFIG_FILES);
-  for (const t of computeTypes) for (const base of ['encoder_model', 'decoder_model_merged']) wanted.add(`onnx/${base}${SUFFIX[t]}.onnx`);
+  for (const t of computeTypes) for (const part of ['encoder', 'decoder'] as const) wanted.add(onnxFile('community', part, t));
   return tree.filter((e) => e.type === 'file' && (wanted.has(e.path) || wanted.has(e.path.replace(/_data(_\d+)?$/, ''))));
 }
 

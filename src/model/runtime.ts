@@ -6,8 +6,11 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
 
-export type Device = 'cpu' | 'cuda' | 'auto';
-export type ComputeType = 'auto' | 'float32' | 'float16' | 'int8';
+/** The devices and precisions a caller may ask for (the CLI's choices and the function's settings read these). */
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export const COMPUTE_TYPES = ['auto', 'float32', 'float16', 'int8'] as const;
+export type Device = (typeof DEVICES)[number];
+export type ComputeType = (typeof COMPUTE_TYPES)[number];
 
 export interface RuntimeChoice {
   device: 'cpu' | 'cuda';

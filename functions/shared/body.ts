@@ -1,0 +1,70 @@
+// Reading a request body with bounds: a size limit (413 as soon as it is passed; chunked uploads
+// carry no length to check up front), an idle timeout (408 when no byte came for a while) and a
+// deadline for the whole body (408), so a slow or stalled client holds its upload slot for a
+// bounded time. Written by hand: it is a few lines over the stream, and the bounds and their
+// OpenAI-shaped errors are the whole point.
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from './http-errors.js';
+
+export interface BodyLimits {
+  maxBytes: number;
+  /** Longest pause between two chunks of the body. */
+  idleTimeoutMs: number;
+  /** Longest time for the whole body. */
+  deadlineMs: number;
+}
+
+/** The client went away before its body was complete: there is no one to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection before the request body was complete');
+  }
+}
+
+/** A body functions-framework's parsers already read (`rawBody`, its public field), else the stream's. */
+export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: BodyLimits): Promise<Buffer> {
+  if (Buffer.isBuffer(req.rawBody)) {
+    if (req.rawBody.length > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
+    return Promise.resolve(req.rawBody);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (err: Error | null, body?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      clearTimeout(deadline);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      if (err) {
+        // what still arrives is dropped unread, so the client can read our answer
+        req.resume();
+        reject(err);
+      } else resolve(body!);
+    };
+    const timeout = (what: string): HttpError =>
+      new HttpError(408, 'upload_timeout', `${what}: send the upload without pausing, or split the audio into smaller files`, 'file', { Connection: 'close' });
+    const idle = setTimeout(() => finish(timeout(`no data arrived for ${limits.idleTimeoutMs / 1000} s`)), limits.idleTimeoutMs);
+    const deadline = setTimeout(() => finish(timeout(`the upload took longer than ${limits.deadlineMs / 1000} s`)), limits.deadlineMs);
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      chunks.push(chunk);
+      idle.refresh();
+    };
+    const onEnd = (): void => finish(null, Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', () => finish(new ClientGone()));
+    req.on('close', () => {
+      if (!req.complete) finish(new ClientGone());
+    });
+  });
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'file_too_large', `the upload is over the limit of ${maxBytes} bytes`, 'file', { Connection: 'close' });
+}

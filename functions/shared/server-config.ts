@@ -1,0 +1,32 @@
+// Settings the transcription function and the router share, read from the environment in one
+// place (the README's tables mirror these).
+import { ApiKeys } from './api-keys.js';
+import { envNumber } from './env-config.js';
+
+export interface ServerConfig {
+  port: number;
+  /** Largest upload accepted (OpenAI's 25 MiB by default). */
+  maxUploadBytes: number;
+  /** Uploads being received at once; more are refused with 429 before their body is read. */
+  maxUploads: number;
+  /** An upload that sends nothing for this long, or takes longer than uploadTimeoutS in all, gets 408. */
+  uploadIdleTimeoutS: number;
+  uploadTimeoutS: number;
+  requestTimeoutS: number;
+  drainGraceS: number;
+  /** null: the API is open. */
+  apiKeys: ApiKeys | null;
+}
+
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return {
+    port: envNumber('PORT', 8080, env),
+    maxUploadBytes: envNumber('AUDIODECODE_MAX_UPLOAD_BYTES', 26_214_400, env),
+    maxUploads: envNumber('AUDIODECODE_MAX_UPLOADS', 512, env),
+    uploadIdleTimeoutS: envNumber('AUDIODECODE_UPLOAD_IDLE_TIMEOUT_S', 30, env),
+    uploadTimeoutS: envNumber('AUDIODECODE_UPLOAD_TIMEOUT_S', 300, env),
+    requestTimeoutS: envNumber('AUDIODECODE_REQUEST_TIMEOUT_S', 300, env),
+    drainGraceS: envNumber('AUDIODECODE_DRAIN_GRACE_S', 30, env),
+    apiKeys: ApiKeys.fromEnvironment(env),
+  };
+}
