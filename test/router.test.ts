@@ -142,3 +142,42 @@ describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
     expect(pools).toContain('gpu-2b');
   }, 240_000);
 });
+
+describe('router with API keys and streamed answers (real processes on 127.0.0.1)', () => {
+  let pool: RunningServer;
+  let router: RunningServer;
+  beforeAll(async () => {
+    pool = await startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'cpu', AUDIODECODE_API_KEYS: 'sk-pool-only' });
+    router = await startFunction('router', { ROUTER_CPU_ENDPOINTS: pool.url, AUDIODECODE_API_KEYS: 'sk-client', ROUTER_UPSTREAM_API_KEY: 'sk-pool-only' });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([router, pool].filter(Boolean).map((s) => s.stop()));
+  });
+
+  it("checks the client's key itself and sends its own to the pool", async () => {
+    const none = await post(router.url, clip(1).bytes);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+    const ok = await post(router.url, clip(1).bytes, { Authorization: 'Bearer sk-client' });
+    expect(ok.status).toBe(200);
+    expect(wordErrorRate(clip(1).text, ((await ok.json()) as { text: string }).text)).toBeLessThan(0.5);
+    // the client's key is not the pool's: it is not forwarded, and the pool would refuse it
+    expect((await post(pool.url, clip(1).bytes, { Authorization: 'Bearer sk-client' })).status).toBe(401);
+    expect(router.logs()).not.toContain('sk-pool-only');
+    expect(router.logs()).not.toContain('sk-client');
+  });
+
+  it('passes a stream through as it comes (openai SDK, stream=true)', async () => {
+    const client = new OpenAI({ apiKey: 'sk-client', baseURL: `${router.url}/v1` });
+    const stream = await client.audio.transcriptions.create({ file: new File([new Uint8Array(readFileSync(audioPath('gettysburg.ogg')))], 'g.ogg'), model: 'whisper-1', stream: true });
+    const types: string[] = [];
+    let text = '';
+    for await (const event of stream as AsyncIterable<{ type: string; text?: string }>) {
+      types.push(event.type);
+      if (event.type === 'transcript.text.done') text = event.text!;
+    }
+    expect(types.filter((t) => t === 'transcript.text.delta').length).toBeGreaterThan(4);
+    expect(types.at(-1)).toBe('transcript.text.done');
+    expect(wordErrorRate(referenceText('gettysburg.ogg'), text)).toBeLessThan(0.25);
+  }, 120_000);
+});

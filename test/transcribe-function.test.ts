@@ -1,12 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wordErrorRate } from '../src/text/wer.js';
 import { audioDir, audioPath, referenceText, scratch } from './helpers.js';
-import { startFunction, type RunningServer } from '../tools/local-stack.js';
+import { freePort, startFunction, TEST_MODEL, type RunningServer } from '../tools/local-stack.js';
 
 function form(fields: Record<string, string>, file?: { bytes: Uint8Array; name: string }): FormData {
   const f = new FormData();
@@ -227,4 +228,26 @@ describe('transcription function under pressure', () => {
     expect(wordErrorRate(referenceText('gettysburg.ogg'), ((await res.json()) as { text: string }).text)).toBeLessThan(0.3);
     expect(await server.stop()).toBe(0);
   }, 120_000);
+});
+
+describe('the functions-framework contract', () => {
+  it('npx functions-framework --target=transcribe serves the same function (the framework reads the body)', async () => {
+    const port = await freePort();
+    // the package's CLI (what npx runs), beside its main module
+    const main = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
+    const ff = spawn(process.execPath, ['--import', 'tsx', main, '--target=transcribe', '--source=functions/transcribe/index.ts', `--port=${port}`], {
+      env: { ...process.env, AUDIODECODE_MODEL: TEST_MODEL, AUDIODECODE_DEVICE: 'cpu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await expect.poll(() => fetch(`${url}/readyz`).then((r) => r.status, () => 0), { timeout: 60_000, interval: 250 }).toBe(200);
+      const res = await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form({ model: 'whisper-1' }, jfkMp3()) });
+      expect(res.status).toBe(200);
+      expect(wordErrorRate(referenceText('jfk.mp3'), ((await res.json()) as { text: string }).text)).toBe(0);
+      await expectError(await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } }), 415, 'unsupported_content_type');
+    } finally {
+      ff.kill('SIGKILL');
+    }
+  }, 90_000);
 });

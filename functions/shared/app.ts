@@ -85,12 +85,24 @@ export function createApp(spec: AppSpec): App {
       throw new HttpError(429, 'too_many_uploads', `${config.maxUploads} uploads are being received already; retry after a moment`, null, { 'Retry-After': '2' });
     }
     accepted.enter();
-    let released = false;
-    const leave = (): void => {
-      if (!released) accepted.leave();
-      released = true;
+    // one close listener, attached before anything is awaited: a client can be gone (and the
+    // response closed) by the time its body has been read, and whatever it holds must come back
+    const controller = new AbortController();
+    let release: (() => void) | undefined;
+    let closed = false;
+    const socket = req.socket;
+    const gone = (): void => {
+      if (closed) return;
+      closed = true;
+      socket?.off('close', gone);
+      accepted.leave();
+      release?.();
+      if (!res.writableEnded) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
     };
-    res.once('close', leave);
+    res.once('close', gone);
+    // a pipelined request's response waits for the one before it, and when the connection drops
+    // meanwhile it never closes: the socket's close is the only sign that it is gone
+    socket?.once('close', gone);
     uploads.enter();
     let body: Buffer;
     try {
@@ -98,12 +110,8 @@ export function createApp(spec: AppSpec): App {
     } finally {
       uploads.leave();
     }
-    const release = spec.admission.acquire();
-    res.once('close', release);
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableEnded) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
-    });
+    if (closed) throw new ClientGone();
+    release = spec.admission.acquire();
     await route.handle({ req, res, path, body, signal: controller.signal });
   }
 

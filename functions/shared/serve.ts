@@ -4,10 +4,11 @@
 // own server cannot do the second (it exits at once), and it reads every body before the function
 // runs, unbounded by our upload limits.
 //   node dist/functions/shared/serve.js transcribe|router
-import { createServer } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from './app.js';
+import { errorBody, HttpError } from './http-errors.js';
 
 /** What a function module exports for the launcher. */
 export interface Servable {
@@ -18,11 +19,19 @@ export interface Servable {
 }
 
 export async function serve(name: string, fn: Servable): Promise<void> {
-  const server = createServer(fn.app.listener);
+  // no Host header is no reason for Node to answer a bare 400 of its own: nothing here routes by host
+  const server = createServer({ requireHostHeader: false }, fn.app.listener);
   server.keepAliveTimeout = 65_000; // above typical load-balancer idle timeouts
   // uploads have their own idle and total bounds (shared/body.ts); Node's whole-request timeout
   // would answer them with a bare 408 of its own, not an OpenAI-shaped one
   server.requestTimeout = 0;
+  // a request Node cannot even parse (broken framing, oversized headers) still gets a JSON answer
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout'] : [400, 'malformed_request'];
+    const body = JSON.stringify(errorBody(new HttpError(status, code, `the HTTP request could not be read (${err.code ?? err.message}); send a well-formed HTTP/1.1 request`)));
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   const host = process.env.HOST ?? '0.0.0.0';
   await new Promise<void>((done) => server.listen(fn.config.port, host, done));
   process.stderr.write(`audiodecode: ${name} listening on http://${host}:${fn.config.port}\n`);

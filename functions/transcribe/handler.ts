@@ -40,9 +40,12 @@ async function transcribe(service: TranscriptionService, { req, res, path, body,
     ]);
     metrics.audioSeconds.inc(result.duration);
     metrics.rtf.observe(result.rtf);
-    res.setHeader('X-AudioDecode-In-Flight', String(service.inFlight - 1)); // the others, for the router's balancing
-    res.setHeader('X-AudioDecode-Audio-Seconds', result.duration.toFixed(3));
-    res.setHeader('X-AudioDecode-RTF', result.rtf.toFixed(2));
+    if (!res.headersSent) {
+      // a stream's headers left with its first event; its done event carries duration and RTF
+      res.setHeader('X-AudioDecode-In-Flight', String(service.inFlight - 1)); // the others, for the router's balancing
+      res.setHeader('X-AudioDecode-Audio-Seconds', result.duration.toFixed(3));
+      res.setHeader('X-AudioDecode-RTF', result.rtf.toFixed(2));
+    }
     const verbose = toVerboseJson(result, task, request.granularities);
     if (events) events.done(result, verbose);
     else if (request.responseFormat === 'verbose_json') {
