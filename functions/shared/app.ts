@@ -88,7 +88,7 @@ export function createApp(spec: AppSpec): App {
     // one close listener, attached before anything is awaited: a client can be gone (and the
     // response closed) by the time its body has been read, and whatever it holds must come back
     const controller = new AbortController();
-    let release: (() => void) | undefined;
+    const held: { release?: () => void } = {};
     let closed = false;
     const socket = req.socket;
     const gone = (): void => {
@@ -96,7 +96,7 @@ export function createApp(spec: AppSpec): App {
       closed = true;
       socket?.off('close', gone);
       accepted.leave();
-      release?.();
+      held.release?.();
       if (!res.writableEnded) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
     };
     res.once('close', gone);
@@ -111,7 +111,7 @@ export function createApp(spec: AppSpec): App {
       uploads.leave();
     }
     if (closed) throw new ClientGone();
-    release = spec.admission.acquire();
+    held.release = spec.admission.acquire();
     await route.handle({ req, res, path, body, signal: controller.signal });
   }
 
