@@ -32,7 +32,7 @@ try {
     const label = `capacity-${model}-${rate}`;
     process.stderr.write(`capacity: ${model} at ${rate} requests/s ... `);
     const { summary } = await runScenario('capacity', { baseUrl: stack.url, env: { ...env, RATE: String(rate) }, resultsDir: join(defaultResultsDir, 'steps'), label });
-    process.stderr.write(`${summary.passed ? 'passed' : 'missed'}: ${summary.completedPerS}/s, p95 ${summary.latencyS.p95} s, failed ${summary.failed}\n`);
+    process.stderr.write(`${summary.passed ? 'passed' : 'missed'}: ${summary.completedPerS}/s, p95 ${summary.latencyS.p95} s, failed ${summary.failed}, skipped ${summary.skipped}\n`);
     done.push({ rate, summary });
     return summary.passed;
   };
@@ -67,9 +67,9 @@ const md = [
       .map((t) => (t.kind === 'failed' ? `failed < ${t.max * 100}%` : t.kind === 'p95_ms' ? `p95 latency < ${t.max / 1000} s` : `median ${t.kind}${t.pool ? ` (${t.pool})` : ''} >= ${t.min}`))
       .join(', ')}.`,
   '',
-  '| offered req/s | completed req/s | audio s/s | failed | p50 s | p95 s | median rtf_server | median rtf_e2e | result |',
+  '| offered req/s | completed req/s | audio s/s | failed + skipped | p50 s | p95 s | median rtf_server | median rtf_e2e | result |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...sorted.map(({ rate, summary: s }) => `| ${rate} | ${s.completedPerS} | ${s.audioPerS} | ${s.failed} | ${s.latencyS.p50} | ${s.latencyS.p95} | ${rtf(s, 'rtf_server')} | ${rtf(s, 'rtf_e2e')} | ${s.passed ? 'passed' : 'missed: ' + s.checks.filter((k) => !k.ok).map((k) => `\`${k.expression}\``).join(', ')} |`),
+  ...sorted.map(({ rate, summary: s }) => `| ${rate} | ${s.completedPerS} | ${s.audioPerS} | ${s.failed + s.skipped} | ${s.latencyS.p50} | ${s.latencyS.p95} | ${rtf(s, 'rtf_server')} | ${rtf(s, 'rtf_e2e')} | ${s.passed ? 'passed' : 'missed: ' + s.checks.filter((k) => !k.ok).map((k) => `\`${k.expression}\``).join(', ')} |`),
   '',
   best
     ? `**Sustainable: ${best.rate} requests/s offered, ${best.summary.completedPerS} completed/s, ${best.summary.audioPerS} audio seconds per second** (the highest step with no error and no threshold missed).`

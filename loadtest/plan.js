@@ -23,7 +23,7 @@
  *   thresholds: Thresholds,
  *   steps: number[],
  * }} Plan
- * @typedef {{ kind: 'failed', max: number }
+ * @typedef {{ kind: 'failed', max: number, planned: number }
  *   | { kind: 'p95_ms', max: number }
  *   | { kind: 'rtf_server' | 'rtf_e2e', pool: PoolName | null, min: number }} Threshold
  */
@@ -198,7 +198,9 @@ export function thresholdList(plan) {
   const t = plan.thresholds;
   /** @type {Threshold[]} */
   const list = [
-    { kind: 'failed', max: t.maxFailedRate },
+    // the share of planned requests without a good answer: errors, wrong answers, and arrivals the
+    // runner had no virtual user for (k6's dropped iterations, Artillery's skipped ones)
+    { kind: 'failed', max: t.maxFailedRate, planned: totalArrivals(plan) },
     { kind: 'p95_ms', max: t.p95Ms },
   ];
   const rtf = (/** @type {PoolName | null} */ pool, /** @type {number} */ min) => {

@@ -67,7 +67,7 @@ describe('the Artillery runner', () => {
     expect(server.median).toBeGreaterThan(19.7);
     expect(server.median).toBeLessThan(20.3);
     expect(summary.checks.map((c) => c.expression)).toEqual([
-      '(vusers.failed + transcriptions.failed) / vusers.created < 0.01',
+      '1 - transcriptions.ok / 2 < 0.01',
       'latency_ms.p95 < 30000',
       'rtf_server.gpu.median >= 3',
       'rtf_e2e.gpu.median >= 1.5',
@@ -75,7 +75,8 @@ describe('the Artillery runner', () => {
       'rtf_e2e.cpu.median >= 1.5',
     ]);
     const md = readFileSync(reportPath, 'utf8');
-    expect(md).toMatch(/\| 2 \| 2 \| 0 \(0\.0%\) \|/);
+    expect(md).toMatch(/\| 2 \| 2 \| 0 \| 0 \|/);
+    expect(md).toContain('Without a good answer: 0.0% of the 2 planned requests.');
     expect(md).toContain('Result: all thresholds passed.');
     expect(readFileSync(join(dir, 'smoke-report.svg'), 'utf8')).toMatch(/^<svg[\s\S]*latency s[\s\S]*RTF/);
   });
@@ -95,7 +96,7 @@ describe('the Artillery runner', () => {
     expect(exitCode).not.toBe(0);
     expect(summary).toMatchObject({ sent: 2, ok: 1, failed: 1, passed: false });
     const failed = summary.checks.filter((c) => !c.ok).map((c) => c.expression);
-    expect(failed).toContain('(vusers.failed + transcriptions.failed) / vusers.created < 0.01');
+    expect(failed).toContain('1 - transcriptions.ok / 2 < 0.01');
     // no answer from the cpu pool: its floors cannot be met either
     expect(failed).toContain('rtf_server.cpu.median >= 3');
   });
@@ -109,6 +110,14 @@ describe('the Artillery runner', () => {
     expect(seen[3].atMs - seen[0].atMs).toBeLessThan(2500);
     expect(summary.latencyS.p50).toBeGreaterThanOrEqual(3);
     expect(summary.passed).toBe(true);
+  });
+
+  it('fails a run whose arrivals find no free virtual user (overload is not hidden by a VU cap)', async () => {
+    const { url, seen } = await standIn({ rtf: 20, delayMs: 3000 });
+    const { summary } = await runScenario('smoke', { baseUrl: url, env: { ...smokeEnv, RATE: '4', DURATION: '2', MAX_VUS: '1' }, resultsDir: results() });
+    expect(seen).toHaveLength(1);
+    expect(summary).toMatchObject({ sent: 1, ok: 1, skipped: 3, failedRate: 0.75, passed: false });
+    expect(summary.checks.find((c) => c.expression === '1 - transcriptions.ok / 4 < 0.01')).toMatchObject({ ok: false });
   });
 
   it('stops on a missing audio file before starting Artillery', async () => {

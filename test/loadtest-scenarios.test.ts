@@ -38,21 +38,24 @@ function k6Rules(thresholds: Record<string, string[]>): (string | number | null)
   return Object.entries(thresholds).flatMap(([key, rules]) =>
     rules.flatMap((rule) => {
       const [, metric, pool] = /^(\w+)(?:\{pool:(\w+)\})?$/.exec(key)!;
-      const [, stat, op, value] = /^(rate|p\(95\)|med)(<|>=|>)(.+)$/.exec(rule)!;
-      if (metric === 'checks') return []; // the complement of http_req_failed's rate, for k6's checks
+      const [, stat, op, value] = /^(rate|count|p\(95\)|med)(<|>=|>)(.+)$/.exec(rule)!;
+      // k6 says "failed" in three metrics: errors, failed checks and dropped iterations
+      if (metric === 'checks') return [['checks', null, op, Number(value)]];
+      if (metric === 'dropped_iterations') return [['dropped', null, op, Number(value)]];
       const name = metric === 'http_req_failed' ? 'failed' : metric === 'http_req_duration' && stat === 'p(95)' ? 'p95_ms' : metric;
       return [[name, pool ?? null, op, Number(value)]];
     }),
   );
 }
 function artilleryRules(conditions: { expression: string }[]): (string | number | null)[][] {
-  return conditions.map(({ expression }) => {
-    let m = /^\(vusers\.failed \+ transcriptions\.failed\) \/ vusers\.created (<) (.+)$/.exec(expression);
-    if (m) return ['failed', null, m[1], Number(m[2])];
+  return conditions.flatMap(({ expression }) => {
+    let m = /^1 - transcriptions\.ok \/ (\d+) (<) (.+)$/.exec(expression);
+    // one Artillery rule over all planned requests is k6's three
+    if (m) return [['failed', null, m[2], Number(m[3])], ['checks', null, '>', 1 - Number(m[3])], ['dropped', null, '<', Number(m[3]) * Number(m[1])]];
     m = /^latency_ms\.p95 (<) (.+)$/.exec(expression);
-    if (m) return ['p95_ms', null, m[1], Number(m[2])];
+    if (m) return [['p95_ms', null, m[1], Number(m[2])]];
     m = /^(rtf_server|rtf_e2e)(?:\.(gpu|cpu))?\.median (>=) (.+)$/.exec(expression)!;
-    return [m[1], m[2] ?? null, m[3], Number(m[4])];
+    return [[m[1], m[2] ?? null, m[3], Number(m[4])]];
   });
 }
 const sortRules = (r: (string | number | null)[][]) => r.map((x) => JSON.stringify(x)).sort();

@@ -42,6 +42,7 @@ export function k6Options(plan) {
     if (t.kind === 'failed') {
       add('http_req_failed', `rate<${t.max}`);
       add('checks', `rate>${1 - t.max}`);
+      add('dropped_iterations', `count<${t.max * t.planned}`);
     } else if (t.kind === 'p95_ms') add('http_req_duration', `p(95)<${t.max}`);
     else add(t.pool ? `${t.kind}{pool:${t.pool}}` : t.kind, `med>=${t.min}`);
   }

@@ -26,8 +26,9 @@ export function ensureConditions(thresholds: Threshold[]): string[] {
   return thresholds.map((t) => {
     switch (t.kind) {
       case 'failed':
-        // transport errors fail the virtual user; a wrong answer is counted by the processor
-        return `(vusers.failed + transcriptions.failed) / vusers.created < ${t.max}`;
+        // good answers (the processor's count) against the plan: an error, a wrong answer and an
+        // arrival skipped for want of a virtual user all count as failed
+        return `1 - transcriptions.ok / ${t.planned} < ${t.max}`;
       case 'p95_ms':
         return `latency_ms.p95 < ${t.max}`;
       default:
