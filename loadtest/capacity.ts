@@ -1,9 +1,9 @@
 // npm run loadtest:capacity: the sustainable rate of the local stack (router + two pools, as the
 // smoke run) for one model, AUDIODECODE_MODEL (default tiny.en). Runs scenarios.json's `capacity`
 // scenario with Artillery at each of its `steps` rates (RATES=0.2,0.4 to choose others), lowest
-// first, until a step misses a threshold (an error, p95 latency, or an RTF floor); then one step
-// halfway between the last pass and the first miss. The sustainable rate is the highest step that
-// passed. Writes loadtest/results/capacity-MODEL.md (+ .svg); per-step reports in results/steps/.
+// first, until a step misses a threshold (an error, p95 latency, or an RTF floor); then REFINE
+// (default 2) steps, each halving the gap between the last pass and the first miss. The
+// sustainable rate is the highest step that passed. Writes loadtest/results/capacity-MODEL.md (+ .svg); per-step reports in results/steps/.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
@@ -19,7 +19,7 @@ const cpuFloor = process.env.RTF_MIN_CPU ?? '3';
 const env = { ...process.env, RTF_MIN_CPU: cpuFloor, RTF_MIN_GPU: process.env.RTF_MIN_GPU ?? cpuFloor };
 const plan = planFor('capacity', env);
 const steps = process.env.RATES ? process.env.RATES.split(',').map(Number) : plan.steps;
-const refine = Number(process.env.REFINE ?? 1);
+const refine = Number(process.env.REFINE ?? 2);
 
 interface Step {
   rate: number;
@@ -57,6 +57,7 @@ try {
 
 const sorted = [...done].sort((a, b) => a.rate - b.rate);
 const best = sorted.filter((s) => s.summary.passed).pop();
+const missed = sorted.some((s) => !s.summary.passed);
 const rtf = (s: RunSummary, metric: string) => s.rtf.filter((r) => r.metric === metric && r.pool !== 'all').map((r) => `${r.pool} ${r.median}`).join(', ');
 const md = [
   `# Sustainable rate: ${model}`,
@@ -72,7 +73,7 @@ const md = [
   ...sorted.map(({ rate, summary: s }) => `| ${rate} | ${s.completedPerS} | ${s.audioPerS} | ${s.failed + s.skipped} | ${s.latencyS.p50} | ${s.latencyS.p95} | ${rtf(s, 'rtf_server')} | ${rtf(s, 'rtf_e2e')} | ${s.passed ? 'passed' : 'missed: ' + s.checks.filter((k) => !k.ok).map((k) => `\`${k.expression}\``).join(', ')} |`),
   '',
   best
-    ? `**Sustainable: ${best.rate} requests/s offered, ${best.summary.completedPerS} completed/s, ${best.summary.audioPerS} audio seconds per second** (the highest step with no error and no threshold missed).`
+    ? `**Sustainable: ${best.rate} requests/s offered, ${best.summary.completedPerS} completed/s, ${best.summary.audioPerS} audio seconds per second** (the highest step with no error and no threshold missed${missed ? '' : '; every step passed, so the limit lies higher: raise RATES'}).`
     : '**No step passed**: the lowest rate tried already misses a threshold.',
   '',
   `![p95 latency and median RTF per offered rate](capacity-${model}.svg)`,
