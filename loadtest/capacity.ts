@@ -1,9 +1,11 @@
 // npm run loadtest:capacity: the sustainable rate of the local stack (router + two pools, as the
 // smoke run) for one model, AUDIODECODE_MODEL (default tiny.en). Runs scenarios.json's `capacity`
 // scenario with Artillery at each of its `steps` rates (RATES=0.2,0.4 to choose others), lowest
-// first, until a step misses a threshold (an error, p95 latency, or an RTF floor); then REFINE
-// (default 2) steps, each halving the gap between the last pass and the first miss. The
-// sustainable rate is the highest step that passed. Writes loadtest/results/capacity-MODEL.md (+ .svg); per-step reports in results/steps/.
+// first, until a step misses a threshold (an error, p95 latency, or an RTF floor) or the stack falls
+// behind (answers per second over the run, drain included, under KEEP_UP (0.9) of the offered rate:
+// a backlog that a longer run would grow past any threshold); then REFINE (default 2) steps, each
+// halving the gap between the last pass and the first miss. The sustainable rate is the highest
+// step that passed. Writes loadtest/results/capacity-MODEL.md (+ .svg); per-step reports in results/steps/.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
@@ -20,10 +22,13 @@ const env = { ...process.env, RTF_MIN_CPU: cpuFloor, RTF_MIN_GPU: process.env.RT
 const plan = planFor('capacity', env);
 const steps = process.env.RATES ? process.env.RATES.split(',').map(Number) : plan.steps;
 const refine = Number(process.env.REFINE ?? 2);
+const keepUp = Number(process.env.KEEP_UP ?? 0.9);
 
 interface Step {
   rate: number;
   summary: RunSummary;
+  keptUp: boolean;
+  passed: boolean;
 }
 const done: Step[] = [];
 const stack = await startLocalStack({ AUDIODECODE_MODEL: model });
@@ -32,9 +37,11 @@ try {
     const label = `capacity-${model}-${rate}`;
     process.stderr.write(`capacity: ${model} at ${rate} requests/s ... `);
     const { summary } = await runScenario('capacity', { baseUrl: stack.url, env: { ...env, RATE: String(rate) }, resultsDir: join(defaultResultsDir, 'steps'), label });
-    process.stderr.write(`${summary.passed ? 'passed' : 'missed'}: ${summary.completedPerS}/s, p95 ${summary.latencyS.p95} s, failed ${summary.failed}, skipped ${summary.skipped}\n`);
-    done.push({ rate, summary });
-    return summary.passed;
+    const keptUp = summary.completedPerS >= keepUp * rate;
+    const passed = summary.passed && keptUp;
+    process.stderr.write(`${passed ? 'passed' : 'missed'}: ${summary.completedPerS}/s, p95 ${summary.latencyS.p95} s, failed ${summary.failed}, skipped ${summary.skipped}\n`);
+    done.push({ rate, summary, keptUp, passed });
+    return passed;
   };
   let pass: number | undefined;
   let miss: number | undefined;
@@ -56,8 +63,8 @@ try {
 }
 
 const sorted = [...done].sort((a, b) => a.rate - b.rate);
-const best = sorted.filter((s) => s.summary.passed).pop();
-const missed = sorted.some((s) => !s.summary.passed);
+const best = sorted.filter((s) => s.passed).pop();
+const missed = sorted.some((s) => !s.passed);
 const rtf = (s: RunSummary, metric: string) => s.rtf.filter((r) => r.metric === metric && r.pool !== 'all').map((r) => `${r.pool} ${r.median}`).join(', ');
 const md = [
   `# Sustainable rate: ${model}`,
@@ -66,23 +73,26 @@ const md = [
     `scenario \`capacity\` of loadtest/scenarios.json (jfk.wav, jfk.mp3, gettysburg.ogg in turn, pools alternating, ${plan.arrival.kind === 'constant' ? plan.arrival.durationS : '?'} s per step) run by ${done[0]?.summary.tool ?? 'Artillery'}. ` +
     `A step passes when every threshold holds: ${thresholdList(plan)
       .map((t) => (t.kind === 'failed' ? `failed < ${t.max * 100}%` : t.kind === 'p95_ms' ? `p95 latency < ${t.max / 1000} s` : `median ${t.kind}${t.pool ? ` (${t.pool})` : ''} >= ${t.min}`))
-      .join(', ')}.`,
+      .join(', ')}; and the stack keeps up: answers per second over the run, its drain included, at least ${keepUp} of the offered rate.`,
   '',
   '| offered req/s | completed req/s | audio s/s | failed + skipped | p50 s | p95 s | median rtf_server | median rtf_e2e | result |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...sorted.map(({ rate, summary: s }) => `| ${rate} | ${s.completedPerS} | ${s.audioPerS} | ${s.failed + s.skipped} | ${s.latencyS.p50} | ${s.latencyS.p95} | ${rtf(s, 'rtf_server')} | ${rtf(s, 'rtf_e2e')} | ${s.passed ? 'passed' : 'missed: ' + s.checks.filter((k) => !k.ok).map((k) => `\`${k.expression}\``).join(', ')} |`),
+  ...sorted.map(({ rate, summary: s, keptUp, passed }) => {
+    const misses = [...s.checks.filter((k) => !k.ok).map((k) => `\`${k.expression}\``), ...(keptUp ? [] : ['fell behind'])];
+    return `| ${rate} | ${s.completedPerS} | ${s.audioPerS} | ${s.failed + s.skipped} | ${s.latencyS.p50} | ${s.latencyS.p95} | ${rtf(s, 'rtf_server')} | ${rtf(s, 'rtf_e2e')} | ${passed ? 'passed' : 'missed: ' + misses.join(', ')} |`;
+  }),
   '',
   best
-    ? `**Sustainable: ${best.rate} requests/s offered, ${best.summary.completedPerS} completed/s, ${best.summary.audioPerS} audio seconds per second** (the highest step with no error and no threshold missed${missed ? '' : '; every step passed, so the limit lies higher: raise RATES'}).`
+    ? `**Sustainable: ${best.rate} requests/s offered, ${best.summary.completedPerS} completed/s, ${best.summary.audioPerS} audio seconds per second** (the highest step with no error, no threshold missed and no backlog${missed ? '' : '; every step passed, so the limit lies higher: raise RATES'}).`
     : '**No step passed**: the lowest rate tried already misses a threshold.',
   '',
   `![p95 latency and median RTF per offered rate](capacity-${model}.svg)`,
   '',
 ].join('\n');
 
-const values = sorted.flatMap(({ rate, summary: s }) => [
-  { rate, panel: 'p95 latency s', value: s.latencyS.p95, series: 'p95 latency', result: s.passed ? 'passed' : 'missed' },
-  ...s.rtf.filter((r) => r.pool !== 'all').map((r) => ({ rate, panel: 'median RTF', value: r.median, series: `${r.metric} ${r.pool}`, result: s.passed ? 'passed' : 'missed' })),
+const values = sorted.flatMap(({ rate, summary: s, passed }) => [
+  { rate, panel: 'p95 latency s', value: s.latencyS.p95, series: 'p95 latency', result: passed ? 'passed' : 'missed' },
+  ...s.rtf.filter((r) => r.pool !== 'all').map((r) => ({ rate, panel: 'median RTF', value: r.median, series: `${r.metric} ${r.pool}`, result: passed ? 'passed' : 'missed' })),
 ]);
 const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
