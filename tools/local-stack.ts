@@ -1,4 +1,4 @@
-// Starts real function processes on 127.0.0.1 (tests, benchmarks, the k6 smoke run), and stops them.
+// Starts real function processes on 127.0.0.1 (tests, benchmarks, the load tests), and stops them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
