@@ -38,7 +38,7 @@ export function findFfmpeg(): string {
 export type AudioInput = string | Uint8Array;
 
 export interface DecodeOptions {
-  /** Fail with `audio_too_long` when the audio is longer than this many seconds (decoding stops there). */
+  /** Fail with `audio_too_long` when the audio is longer than this many seconds (what its container states, or what it decodes to). */
   maxSeconds?: number;
   signal?: AbortSignal;
 }
@@ -82,11 +82,13 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
         throw new AudioDecodeError('no_scratch_space', `cannot write the upload under ${tmpdir()} (${err.message}): free space there or point TMPDIR at a larger disk`);
       });
     }
-    await runFfmpeg(source, path, maxSamples, options.signal, typeof input === 'string' ? input : `${input.byteLength} bytes of input`);
+    const stated = await runFfmpeg(source, path, options.maxSeconds, options.signal, typeof input === 'string' ? input : `${input.byteLength} bytes of input`);
     const length = Math.floor((await stat(path)).size / BYTES_PER_SAMPLE);
     if (length === 0) throw new AudioDecodeError('no_audio_stream', 'the input decoded to no audio samples (empty or truncated audio)', 'input');
+    // decoding ran past the limit by a margin, so a file over the limit decodes to more than it,
+    // wherever the decoder stops around the cap (a 6 kb/s Opus stopped just short of it)
     if (maxSamples !== undefined && length > maxSamples) {
-      throw new AudioDecodeError('audio_too_long', `the audio is longer than the limit of ${options.maxSeconds} s`, 'input');
+      throw tooLong(Math.max(length / SAMPLE_RATE, stated ?? 0), options.maxSeconds!);
     }
     return new Pcm16File(openSync(path, 'r'), length);
   } finally {
@@ -96,11 +98,26 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
 
 const BYTES_PER_SAMPLE = 2;
 
-/** ffmpeg from the file `source` to `path` as 16 kHz mono s16le; with `maxSamples`, it stops one sample past it. `what` names the input in errors. */
-function runFfmpeg(source: string, path: string, maxSamples: number | undefined, signal: AbortSignal | undefined, what: string): Promise<void> {
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '0', '-i', source, '-vn', '-map', '0:a:0',
+/** How far past the limit decoding runs, so that the decoded length alone tells a longer file (any codec frame is far shorter). */
+const LIMIT_MARGIN_S = 5;
+/** What a container may state beyond the audio it holds (codec padding, rounded durations) before it counts as over the limit. */
+const STATED_SLACK_S = 0.5;
+
+function tooLong(seconds: number, maxSeconds: number): AudioDecodeError {
+  return new AudioDecodeError('audio_too_long', `the audio is ${seconds.toFixed(1)} s, longer than the limit of ${maxSeconds} s`, 'input');
+}
+
+/**
+ * ffmpeg from the file `source` to `path` as 16 kHz mono s16le. With `maxSeconds`, decoding stops
+ * LIMIT_MARGIN_S past it, and a container that states a longer duration is refused at once,
+ * before it is decoded at all. Returns the duration the container states, if any. `what` names
+ * the input in errors.
+ */
+function runFfmpeg(source: string, path: string, maxSeconds: number | undefined, signal: AbortSignal | undefined, what: string): Promise<number | undefined> {
+  // level+info: the input's stated Duration arrives with the stream info, errors are tagged [error]
+  const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-threads', '0', '-i', source, '-vn', '-map', '0:a:0',
     '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le'];
-  if (maxSamples !== undefined) args.push('-t', String((maxSamples + 1) / SAMPLE_RATE));
+  if (maxSeconds !== undefined) args.push('-t', String(maxSeconds + LIMIT_MARGIN_S));
   args.push('-y', path);
   return new Promise((resolve, reject) => {
     let proc;
@@ -110,10 +127,23 @@ function runFfmpeg(source: string, path: string, maxSamples: number | undefined,
       reject(err);
       return;
     }
-    let stderr = '';
+    let pending = '';
+    let errors = '';
+    let stated: number | undefined;
     let failure: Error | undefined;
     proc.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 4000) stderr += chunk.toString();
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const duration = /^\[info\]\s+Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(line);
+        if (duration && stated === undefined) {
+          stated = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
+          if (maxSeconds !== undefined && stated > maxSeconds + STATED_SLACK_S) {
+            failure ??= tooLong(stated, maxSeconds);
+            proc.kill('SIGKILL'); // no need to decode what will be refused
+          }
+        } else if (/^\[(error|fatal|panic)\]/.test(line) && errors.length < 4000) errors += line.replace(/^\[\w+\]\s*/, '') + '\n';
+      }
     });
     proc.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') {
@@ -122,8 +152,8 @@ function runFfmpeg(source: string, path: string, maxSamples: number | undefined,
     });
     proc.on('close', (code) => {
       if (failure) return reject(failure);
-      if (code !== 0) return reject(describeFailure(stderr, what));
-      resolve();
+      if (code !== 0) return reject(describeFailure(errors + pending, what));
+      resolve(stated);
     });
   });
 }
