@@ -28,6 +28,8 @@ function infraCheck(): { status: number | null; lines: Record<string, string> } 
 describe('infra:check against the real API server', () => {
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: 'gpu-operator' } } });
+    // pods are admitted once the ServiceAccount controller has made the namespace's default account
+    await until('the default ServiceAccount in gpu-operator', () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'gpu-operator' }).then(() => true), 30_000);
     await apps.createNamespacedDaemonSet({
       namespace: 'gpu-operator',
       body: {
@@ -44,9 +46,6 @@ describe('infra:check against the real API server', () => {
           },
         },
       },
-    });
-    await registration.createAPIService({
-      body: { metadata: { name: 'v1beta1.metrics.k8s.io' }, spec: { group: 'metrics.k8s.io', version: 'v1beta1', groupPriorityMinimum: 100, versionPriority: 100, insecureSkipTLSVerify: true, service: { name: 'metrics-server', namespace: 'kube-system', port: 443 } } },
     });
   });
 
@@ -68,6 +67,11 @@ describe('infra:check against the real API server', () => {
   });
 
   it('fails, naming what is missing: the metrics API is registered but not available, custom metrics absent', async () => {
+    // registered only for this check: an unavailable API group stalls discovery, and with it the
+    // namespace and garbage collectors, for every other test
+    await registration.createAPIService({
+      body: { metadata: { name: 'v1beta1.metrics.k8s.io' }, spec: { group: 'metrics.k8s.io', version: 'v1beta1', groupPriorityMinimum: 100, versionPriority: 100, insecureSkipTLSVerify: true, service: { name: 'metrics-server', namespace: 'kube-system', port: 443 } } },
+    });
     await until('the availability controller to judge v1beta1.metrics.k8s.io', async () => {
       const svc = await registration.readAPIService({ name: 'v1beta1.metrics.k8s.io' });
       return svc.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'False');
@@ -76,5 +80,6 @@ describe('infra:check against the real API server', () => {
     expect(status).toBe(1);
     expect(lines['v1beta1.metrics.k8s.io serving']).toBe('FAIL resource metrics (CPU fallback of the HPAs): registered but not Available');
     expect(lines['v1beta1.custom.metrics.k8s.io serving']).toBe('FAIL custom metrics (prometheus-adapter, in-flight requests): not registered');
+    await registration.deleteAPIService({ name: 'v1beta1.metrics.k8s.io' });
   });
 });

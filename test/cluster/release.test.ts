@@ -371,7 +371,9 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
       return true;
     }, 60_000, 500);
     for (const [kind, list] of Object.entries(lists)) expect((await list()).items, kind).toEqual([]);
-    expect(helm(['list', '-n', NS, '--all', '-q']).stdout.trim()).toBe('');
+    expect(helm(['list', '-n', NS, '-q', '--deployed', '--failed', '--pending', '--superseded', '--uninstalling']).stdout.trim()).toBe('');
+    const status = helm(['status', REL, '-n', NS], { allowFail: true });
+    expect([status.status, status.stderr.trim()]).toEqual([1, 'Error: release: not found']);
     // every process the node agent ran for the release (replaced and rolled pods too) has exited
     const records = agentPods().filter((p) => p.namespace === NS);
     expect(records.filter((r) => r.process).length).toBeGreaterThanOrEqual(8);
