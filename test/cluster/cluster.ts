@@ -1,6 +1,6 @@
 // What the cluster test files share: the running cluster (from the global setup), API clients,
 // helm, and the node agent's record of the processes it runs.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -50,6 +50,16 @@ export function helm(args: string[], opts: { allowFail?: boolean } = {}): { stat
   const result = { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
   if (result.status !== 0 && !opts.allowFail) throw new Error(`helm ${args.join(' ')} exited ${result.status}:\n${run.stdout}\n${run.stderr}`);
   return result;
+}
+
+/** helm without blocking the event loop, so that load can run while it waits. */
+export function helmAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const proc = spawn(helmBin, [...args, '--kubeconfig', cluster().kubeconfig], { cwd: projectRoot, env: { ...process.env, HELM_CACHE_HOME: join(cluster().dir, 'helm', 'cache'), HELM_CONFIG_HOME: join(cluster().dir, 'helm', 'config'), HELM_DATA_HOME: join(cluster().dir, 'helm', 'data') } });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d) => (stdout += d));
+  proc.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => proc.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr })));
 }
 
 export function apiError(err: unknown): number | undefined {

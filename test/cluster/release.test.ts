@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { cacheDir, projectRoot } from '../../src/env.js';
 import { CPU_NODES, GPU_NODES } from '../../tools/cluster/nodes.js';
 import type { PodRecord } from '../../tools/cluster/kubelet.js';
-import { adminConfig, agentPods, apiError, counter, helm, tokenConfig, until } from './cluster.js';
+import { adminConfig, agentPods, apiError, counter, helm, helmAsync, tokenConfig, until } from './cluster.js';
 import { load, ownWords, summary, transcribe, type Answer } from './load.js';
 
 // The chart installed for real: `helm install` into the real API server; the real scheduler
@@ -323,10 +323,28 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     expect(up.every((a) => a.pool === 'gpu')).toBe(true);
   });
 
-  it('helm upgrade with changed values rolls the router and raises the CPU pool, spread over both CPU nodes; helm rollback restores revision 1', async () => {
+  it('helm upgrade with changed values, under load: the router rolls, GPU pods are replaced with every GPU in use, the CPU pool grows and spreads over both CPU nodes; helm rollback restores revision 1', async () => {
     const [oldRouter] = await pods('router');
-    const up = helm(['upgrade', REL, chart, '-n', NS, '-f', values, '--set', 'router.gpuBusyInFlight=8', '--set', 'pools.cpu.autoscaling.minReplicas=2', '--wait=watcher', '--timeout', '4m']);
+    const oldGpu = (await pods('pool-gpu')).map((p) => p.metadata!.uid);
+    // Every GPU is allocated: the GPU pool's rollout replaces its pods in place, one at a time
+    // (maxSurge 0, maxUnavailable 1); a surge pod could never schedule and --wait would time out.
+    let upgrading = true;
+    const during: Answer[] = [];
+    const traffic = (async () => {
+      for (let i = 0; upgrading; i++) during.push(await transcribe(`http://${(await pods('router')).find(isReady)?.status?.podIP}:8080`, 90 + i).catch((err: unknown) => ({ i: 90 + i, status: 0, pool: null, instance: null, attempts: 0, text: String(err), sentAt: Date.now(), doneAt: Date.now() })));
+    })();
+    const up = await helmAsync(['upgrade', REL, chart, '-n', NS, '-f', values, '--set', 'router.gpuBusyInFlight=8', '--set', 'pools.cpu.autoscaling.minReplicas=2', '--set', 'pools.gpu.maxQueue=48', '--wait=watcher', '--timeout', '3m']);
+    upgrading = false;
+    await traffic;
+    expect(up.status, up.stdout + up.stderr).toBe(0);
     expect(up.stdout).toContain('REVISION: 2');
+    report('during the upgrade', during);
+    expect(summary(during)).toMatchObject({ failed: 0 });
+    expect(during.length).toBeGreaterThan(0);
+    const newGpu = await readyPods('pool-gpu', 2);
+    expect(newGpu.filter((p) => oldGpu.includes(p.metadata!.uid))).toEqual([]);
+    expect(newGpu.map((p) => p.spec!.nodeName).sort()).toEqual([...GPU_NODES].sort());
+    for (const p of newGpu) expect(record(p).env!.AUDIODECODE_MAX_QUEUE).toBe('48');
     const [newRouter] = await readyPods('router', 1);
     expect(newRouter.metadata!.uid).not.toBe(oldRouter.metadata!.uid);
     expect(record(newRouter).env!.ROUTER_GPU_BUSY_IN_FLIGHT).toBe('8');
@@ -343,6 +361,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     expect(history[2].description).toBe('Rollback to 1');
     const [rolledRouter] = await readyPods('router', 1);
     expect(record(rolledRouter).env!.ROUTER_GPU_BUSY_IN_FLIGHT).toBe('24');
+    for (const p of await readyPods('pool-gpu', 2)) expect(record(p).env!.AUDIODECODE_MAX_QUEUE).toBe('64');
     const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
     expect((await autoscaling.readNamespacedHorizontalPodAutoscaler({ name: `${REL}-cpu`, namespace: NS })).spec?.minReplicas).toBe(1);
     expect((await transcribe(await routerUrl(), 81)).status).toBe(200);
