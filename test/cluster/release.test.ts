@@ -367,6 +367,22 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     expect((await transcribe(await routerUrl(), 81)).status).toBe(200);
   });
 
+  it("the previous GPU strategy (surge first) cannot roll a fully allocated GPU pool: the surge pod stays Pending, the old pods keep serving", async () => {
+    const before = (await readyPods('pool-gpu', 2)).map((p) => p.metadata!.uid);
+    // no --wait: it would only time out
+    helm(['upgrade', REL, chart, '-n', NS, '-f', values, '--set', 'pools.gpu.strategy.maxSurge=1', '--set', 'pools.gpu.strategy.maxUnavailable=0', '--set', 'pools.gpu.maxQueue=40']);
+    const surge = await until('the surge GPU pod unschedulable', async () => {
+      const p = (await pods('pool-gpu')).find((x) => !before.includes(x.metadata!.uid));
+      const cond = p?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      return cond?.status === 'False' ? cond.message : undefined;
+    }, 60_000);
+    expect(surge).toMatch(/Insufficient nvidia\.com\/gpu/);
+    await new Promise((r) => setTimeout(r, 5000));
+    const gpu = await pods('pool-gpu');
+    expect(gpu.filter(isReady).map((p) => p.metadata!.uid).sort()).toEqual([...before].sort()); // nothing replaced
+    expect((await transcribe(await routerUrl(), 85)).status).toBe(200);
+  });
+
   it('helm uninstall leaves nothing behind: no object of the release, no pod, no process', async () => {
     helm(['uninstall', REL, '-n', NS, '--wait', '--timeout', '4m']);
     await until('every pod of the release gone', async () => (await core.listNamespacedPod({ namespace: NS })).items.length === 0, 120_000, 500);
