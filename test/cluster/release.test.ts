@@ -333,7 +333,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     const traffic = (async () => {
       for (let i = 0; upgrading; i++) during.push(await transcribe(`http://${(await pods('router')).find(isReady)?.status?.podIP}:8080`, 90 + i).catch((err: unknown) => ({ i: 90 + i, status: 0, pool: null, instance: null, attempts: 0, text: String(err), sentAt: Date.now(), doneAt: Date.now() })));
     })();
-    const up = await helmAsync(['upgrade', REL, chart, '-n', NS, '-f', values, '--set', 'router.gpuBusyInFlight=8', '--set', 'pools.cpu.autoscaling.minReplicas=2', '--set', 'pools.gpu.maxQueue=48', '--wait=watcher', '--timeout', '3m']);
+    const up = await helmAsync(['upgrade', REL, chart, '-n', NS, '-f', values, '--set', 'router.gpuBusyInFlight=8', '--set', 'pools.cpu.autoscaling.minReplicas=2', '--set', 'pools.gpu.maxQueue=48', '--wait=watcher', '--timeout', '4m']);
     upgrading = false;
     await traffic;
     expect(up.status, up.stdout + up.stderr).toBe(0);
@@ -365,7 +365,8 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
     expect((await autoscaling.readNamespacedHorizontalPodAutoscaler({ name: `${REL}-cpu`, namespace: NS })).spec?.minReplicas).toBe(1);
     expect((await transcribe(await routerUrl(), 81)).status).toBe(200);
-  });
+    // two rollouts of every Deployment; a new pod can wait 30-40 s for kwok on a loaded machine
+  }, 480_000);
 
   it("the previous GPU strategy (surge first) cannot roll a fully allocated GPU pool: the surge pod stays Pending, the old pods keep serving", async () => {
     const before = (await readyPods('pool-gpu', 2)).map((p) => p.metadata!.uid);
