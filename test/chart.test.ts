@@ -159,6 +159,47 @@ describe('helm chart', () => {
     expect(scaled[0].spec.triggers[0].metadata.query).toContain('audiodecode_io_pool="gpu"');
   });
 
+  it('rolls GPU pods out one at a time in place (no spare GPU needed) and surges CPU pods; a strategy that can never roll is refused', () => {
+    const strategy = (sets: string[] = []) => Object.fromEntries(workloads(render(sets).manifests).filter((d) => d.metadata.name !== 'rel-router').map((d) => [d.metadata.name, d.spec.strategy.rollingUpdate]));
+    expect(strategy()).toEqual({ 'rel-gpu': { maxSurge: 0, maxUnavailable: 1 }, 'rel-cpu': { maxSurge: 1, maxUnavailable: 0 } });
+    expect(strategy(['pools.gpu.strategy.maxSurge=25%', 'pools.gpu.strategy.maxUnavailable=0'])['rel-gpu']).toEqual({ maxSurge: '25%', maxUnavailable: 0 });
+    const stuck = render(['pools.gpu.strategy.maxUnavailable=0']);
+    expect(stuck.ok).toBe(false);
+    expect(stuck.stderr).toContain('pools.gpu.strategy: maxSurge and maxUnavailable are both 0');
+  });
+
+  it.each(Object.entries(MATRIX))('%s: renders numbers as integers, never in float notation', (_, sets) => {
+    const out = render(sets);
+    expect(out.text).not.toMatch(/\d\.\d+e[+-]\d+/);
+    const env = podSpecs(out.manifests).flatMap((p) => p.spec.containers.flatMap((c: { env?: { name: string; value?: string }[] }) => c.env ?? []));
+    expect(env.find((e) => e.name === 'AUDIODECODE_MAX_UPLOAD_BYTES')?.value).toBe('26214400');
+    const router = env.find((e) => e.name === 'ROUTER_SHORT_CLIP_BYTES');
+    if (router) expect(router.value).toBe('1000000');
+  });
+
+  it('takes a MIG or time-sliced GPU resource name, affinity and priorityClassName from values', () => {
+    const mig = 'nvidia.com/mig-3g.40gb';
+    const out = render([
+      `pools.gpu.gpuResource=${mig}`,
+      'pools.gpu.resources.limits.nvidia\\.com/gpu=null',
+      'pools.gpu.resources.requests.nvidia\\.com/gpu=null',
+      `pools.gpu.resources.limits.${mig.replace(/\./g, '\\.')}=1`,
+      `pools.gpu.resources.requests.${mig.replace(/\./g, '\\.')}=1`,
+      'pools.gpu.priorityClassName=gpu-inference',
+      'pools.gpu.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=nvidia.com/gpu.product',
+      'pools.gpu.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+      'router.priorityClassName=edge',
+    ]);
+    expect(out.ok, out.stderr).toBe(true);
+    const byName = Object.fromEntries(workloads(out.manifests).map((d) => [d.metadata.name, d.spec.template.spec]));
+    expect(byName['rel-gpu'].containers[0].resources.limits).toEqual({ cpu: '4', memory: '12Gi', [mig]: 1 });
+    expect(byName['rel-gpu'].priorityClassName).toBe('gpu-inference');
+    expect(byName['rel-gpu'].affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]).toEqual({ key: 'nvidia.com/gpu.product', operator: 'Exists' });
+    expect(byName['rel-router'].priorityClassName).toBe('edge');
+    expect(byName['rel-cpu'].priorityClassName).toBeUndefined();
+    expect(byName['rel-cpu'].affinity).toBeUndefined();
+  });
+
   it.each([
     [['pools.gpu.device=cpu'], 'device'],
     [['pools.gpu.autoscaling.scaleToZero=true'], 'needs keda.enabled=true'],
@@ -166,6 +207,12 @@ describe('helm chart', () => {
     [['pools.gpu.enabled=false', 'pools.cpu.enabled=false'], 'anyOf'],
     [['pools.cpu.batchSize=0'], 'batchSize'],
     [['model.source=s3'], 'source'],
+    [['pools.gpu.tolerationz[0].key=x'], "additional properties 'tolerationz' not allowed"],
+    [['router.autoscaling.minReplicas=0'], '/router/autoscaling/minReplicas'],
+    [['podDisruptionBudget.maxUnavailable=-1'], '/podDisruptionBudget/maxUnavailable'],
+    [['topologySpread.maxSkew=0'], '/topologySpread/maxSkew'],
+    [['replicaz=3'], "additional properties 'replicaz' not allowed"],
+    [['pools.gpu.gpuResource=nvidia.com/mig-3g.40gb'], 'must ask for the GPU resource pools.gpu.gpuResource=nvidia.com/mig-3g.40gb'],
   ])('rejects %s with a message naming the problem', (sets, words) => {
     const out = render(sets as string[]);
     expect(out.ok).toBe(false);

@@ -1,102 +1,35 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Balancer } from '../functions/router/balancer.js';
-import { KubernetesEndpoints, readyUrls, StaticEndpoints } from '../functions/router/discovery.js';
+import { readyUrls, StaticEndpoints } from '../functions/router/discovery.js';
 import { poolOrder } from '../functions/router/policy.js';
 
-// No Kubernetes API server runs here. This is a stand-in, named as such: a loopback HTTP server
-// that speaks the API's list and watch protocol for EndpointSlices, replaying recorded objects
-// and events, so the real @kubernetes/client-node informer and our discovery code run against it.
-function slice(name: string, service: string, endpoints: { ip: string; ready?: boolean; terminating?: boolean }[], rv: string): k8s.V1EndpointSlice {
+// EndpointSlice list/watch through @kubernetes/client-node runs against a real API server in
+// test/cluster/discovery.test.ts and test/cluster/release.test.ts (npm run test:cluster). Here:
+// how slices become endpoint URLs, which needs no server.
+function slice(name: string, service: string, endpoints: { ip: string; ready?: boolean; terminating?: boolean }[]): k8s.V1EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace: 'audio', resourceVersion: rv, labels: { 'kubernetes.io/service-name': service } },
+    metadata: { name, namespace: 'audio', labels: { 'kubernetes.io/service-name': service } },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
     endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true, terminating: e.terminating ?? false } })),
   };
 }
 
-describe('EndpointSlice discovery through @kubernetes/client-node (recorded list/watch)', () => {
-  let server: Server;
-  let watcher: ServerResponse | undefined;
-  const requests: string[] = [];
-  let source: KubernetesEndpoints;
-
-  const send = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: k8s.V1EndpointSlice): void => {
-    watcher!.write(JSON.stringify({ type, object }) + '\n');
-  };
-
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      requests.push(req.url!);
-      const url = new URL(req.url!, 'http://x');
-      if (url.pathname !== '/apis/discovery.k8s.io/v1/namespaces/audio/endpointslices') {
-        res.writeHead(404).end();
-        return;
-      }
-      if (url.searchParams.get('watch') === 'true') {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-        res.flushHeaders(); // the API server answers a watch at once, then streams events
-        watcher = res;
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSliceList', metadata: { resourceVersion: '10' }, items: [slice('gpu-a', 'audiodecode-gpu', [{ ip: '10.0.0.1' }], '10')] }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'loopback', server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, skipTLSVerify: true }],
-      users: [{ name: 'test', token: 'x' }],
-      contexts: [{ name: 'test', cluster: 'loopback', user: 'test', namespace: 'audio' }],
-      currentContext: 'test',
-    });
-    source = new KubernetesEndpoints(kc, { namespace: 'audio', services: { gpu: 'audiodecode-gpu', cpu: 'audiodecode-cpu' }, portName: 'http' }, () => undefined);
-    await source.start();
-  });
-
-  afterAll(async () => {
-    await source?.stop();
-    watcher?.end();
-    server?.closeAllConnections();
-    server?.close();
-  });
-
-  async function until(check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 3000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('discovery did not converge');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  it('lists with a selector for the two pool Services, then watches', async () => {
-    expect(source.ready('gpu')).toEqual(['http://10.0.0.1:8080']);
-    expect(source.ready('cpu')).toEqual([]);
-    expect(new URL(requests[0], 'http://x').searchParams.get('labelSelector')).toBe('kubernetes.io/service-name in (audiodecode-gpu,audiodecode-cpu)');
-    await until(() => watcher !== undefined);
-    expect(requests.some((r) => r.includes('watch=true') && r.includes('resourceVersion=10'))).toBe(true);
-  });
-
-  it('follows added, modified and deleted slices without polling: ready in, not-ready and terminating out', async () => {
-    send('ADDED', slice('cpu-a', 'audiodecode-cpu', [{ ip: '10.0.1.1' }], '11'));
-    await until(() => source.ready('cpu').length === 1);
-    send('MODIFIED', slice('gpu-a', 'audiodecode-gpu', [{ ip: '10.0.0.1', terminating: true, ready: false }, { ip: '10.0.0.2' }, { ip: '10.0.0.3', ready: false }], '12'));
-    await until(() => source.ready('gpu')[0] === 'http://10.0.0.2:8080');
-    expect(source.ready('gpu')).toEqual(['http://10.0.0.2:8080']);
-    send('DELETED', slice('gpu-a', 'audiodecode-gpu', [], '13'));
-    await until(() => source.ready('gpu').length === 0);
-    expect(source.ready('cpu')).toEqual(['http://10.0.1.1:8080']);
-    const listRequests = requests.filter((r) => !r.includes('watch=true')).length;
-    expect(listRequests).toBe(1); // one list, then only the watch
-  });
-
-  it('ignores slices of other Services and formats IPv6 addresses', () => {
-    const urls = readyUrls([slice('x', 'other', [{ ip: '10.9.9.9' }], '1'), { ...slice('v6', 'audiodecode-cpu', [{ ip: 'fd00::5' }], '1'), addressType: 'IPv6' }], 'audiodecode-cpu', 'http');
-    expect(urls).toEqual(['http://[fd00::5]:8080']);
+describe('EndpointSlices to endpoint URLs', () => {
+  it('takes ready, non-terminating addresses of the named Service only, and formats IPv6 addresses', () => {
+    const urls = readyUrls(
+      [
+        slice('x', 'other', [{ ip: '10.9.9.9' }]),
+        slice('a', 'audiodecode-cpu', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false }, { ip: '10.0.0.3', terminating: true, ready: false }]),
+        { ...slice('v6', 'audiodecode-cpu', [{ ip: 'fd00::5' }]), addressType: 'IPv6' },
+      ],
+      'audiodecode-cpu',
+      'http',
+    );
+    expect(urls).toEqual(['http://10.0.0.1:8080', 'http://[fd00::5]:8080']);
   });
 });
 

@@ -37,19 +37,25 @@ securityContext:
 
 {{- define "audiodecode.sharedEnv" -}}
 - name: AUDIODECODE_MAX_UPLOAD_BYTES
-  value: {{ .Values.maxUploadBytes | quote }}
+  value: {{ .Values.maxUploadBytes | int64 | quote }}
 - name: AUDIODECODE_REQUEST_TIMEOUT_S
-  value: {{ .Values.requestTimeoutSeconds | quote }}
+  value: {{ .Values.requestTimeoutSeconds | int64 | quote }}
 - name: AUDIODECODE_DRAIN_GRACE_S
-  value: {{ .Values.drainGraceSeconds | quote }}
+  value: {{ .Values.drainGraceSeconds | int64 | quote }}
 - name: PORT
-  value: {{ .Values.service.port | quote }}
+  value: {{ .Values.service.port | int64 | quote }}
 {{- end -}}
 
 {{/* Rules that span several values, with messages that say what to change. */}}
 {{- define "audiodecode.validate" -}}
 {{- range $pool := list "gpu" "cpu" }}
 {{- $p := index $.Values.pools $pool }}
+{{- if and (eq (toString $p.strategy.maxSurge) "0" "0%") (eq (toString $p.strategy.maxUnavailable) "0" "0%") }}
+{{- fail (printf "pools.%s.strategy: maxSurge and maxUnavailable are both 0, so a rollout could never replace a pod: set one of them" $pool) }}
+{{- end }}
+{{- if and (eq $pool "gpu") $p.enabled (not (hasKey $p.resources.limits ($p.gpuResource | default "nvidia.com/gpu"))) }}
+{{- fail (printf "pools.gpu.resources.limits must ask for the GPU resource pools.gpu.gpuResource=%s (or set gpuResource to the name the device plugin advertises)" ($p.gpuResource | default "nvidia.com/gpu")) }}
+{{- end }}
 {{- if and $p.autoscaling.scaleToZero (not $.Values.keda.enabled) }}
 {{- fail (printf "pools.%s.autoscaling.scaleToZero=true needs keda.enabled=true: a HorizontalPodAutoscaler cannot scale to zero" $pool) }}
 {{- end }}
