@@ -17,9 +17,20 @@ function findRoot(start: string): string {
 /** Project root, from src/ under tsx or from dist/ once compiled. */
 export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** ../shared beside the project root, or AUDIODECODE_SHARED. */
+/**
+ * True when running from a checkout of the project (its tools are there), not from an installed
+ * package: only a checkout has a ../shared beside it and an `npm run models:fixture`.
+ */
+export const inCheckout = existsSync(join(projectRoot, 'tools', 'build-fixture.sh'));
+
+/** The shared test data: AUDIODECODE_SHARED, or ../shared beside the project root (tests, benches, load tests). */
 export function sharedDir(): string {
   return process.env.AUDIODECODE_SHARED ?? resolve(projectRoot, '..', 'shared');
+}
+
+/** Where the engine looks for shared models: AUDIODECODE_SHARED, or a checkout's ../shared; none for an installed package. */
+export function sharedModelsRoot(): string | undefined {
+  return process.env.AUDIODECODE_SHARED || inCheckout ? join(sharedDir(), 'models') : undefined;
 }
 
 /** Model and tool cache, outside git: AUDIODECODE_CACHE or ~/.cache/audiodecode. */

@@ -1,5 +1,6 @@
 // Turn one window's generated tokens into timed segments, and say how far to seek (OpenAI's
 // algorithm: continue from the end of the last complete segment).
+import { FRAMES_PER_SECOND } from '../features/log-mel.js';
 import { TIME_PRECISION, type WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
 
 export interface WindowSegment {
@@ -42,10 +43,10 @@ export function splitSegments(tokens: number[], tokenizer: WhisperTokenizer, win
     if (singleTimestampEnding) return { segments, consumedFrames: windowFrames };
     const resumeAt = tokens[last - 1] - tb;
     const rest = tokens.slice(last);
-    const tail = rest.some((t) => !isTs(t)) ? { start: resumeAt * TIME_PRECISION, end: windowFrames / 100, tokens: rest } : undefined;
+    const tail = rest.some((t) => !isTs(t)) ? { start: resumeAt * TIME_PRECISION, end: windowFrames / FRAMES_PER_SECOND, tokens: rest } : undefined;
     return { segments, consumedFrames: resumeAt * FRAMES_PER_TIMESTAMP, tail };
   }
-  let duration = windowFrames / 100;
+  let duration = windowFrames / FRAMES_PER_SECOND;
   const stamps = tokens.filter(isTs);
   if (stamps.length > 0 && stamps[stamps.length - 1] !== tb) duration = (stamps[stamps.length - 1] - tb) * TIME_PRECISION;
   if (tokens.some((t) => !isTs(t))) segments.push({ start: 0, end: duration, tokens });

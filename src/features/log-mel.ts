@@ -3,6 +3,7 @@
 // The transform runs on onnxruntime as one matrix product per block of frames (a weightless graph,
 // src/features/stft-graph.ts): SGEMM against a windowed DFT basis is ~28x faster than the JS FFT per
 // frame, since n_fft = 400 has no power-of-two FFT. TypeScript only frames the audio and clamps.
+import { SAMPLE_RATE } from '../audio/ffmpeg.js';
 import { asSource, type AudioSource } from '../audio/source.js';
 import { ort, threadOptions } from '../model/runtime.js';
 import { melFilterbank } from './mel-filters.js';
@@ -10,8 +11,11 @@ import { STFT_GRAPH_BASE64 } from './stft-graph.js';
 
 export const N_FFT = 400;
 export const HOP_LENGTH = 160;
-export const CHUNK_SAMPLES = 480000; // 30 s at 16 kHz
-export const CHUNK_FRAMES = 3000;
+/** Mel frames per second of audio (10 ms each): the clock of seeks and of segment times in frames. */
+export const FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH;
+export const CHUNK_SECONDS = 30;
+export const CHUNK_SAMPLES = CHUNK_SECONDS * SAMPLE_RATE;
+export const CHUNK_FRAMES = CHUNK_SECONDS * FRAMES_PER_SECOND;
 /** The tail padding OpenAI Whisper and faster-whisper add before the STFT (one hop). */
 export const TAIL_PADDING = HOP_LENGTH;
 const BINS = N_FFT / 2 + 1;

@@ -1,5 +1,6 @@
 // Slaney-style mel filterbank (librosa.filters.mel with htk=False, norm="slaney"), which is
 // what OpenAI Whisper's mel_filters.npz holds.
+import { SAMPLE_RATE } from '../audio/ffmpeg.js';
 
 function hzToMel(hz: number): number {
   const fSp = 200 / 3;
@@ -18,7 +19,7 @@ function melToHz(mel: number): number {
 }
 
 /** Dense [nMels x (nFft/2+1)] weights, row-major. */
-export function melFilterbank(nMels: number, nFft = 400, sampleRate = 16000): Float64Array {
+export function melFilterbank(nMels: number, nFft = 400, sampleRate = SAMPLE_RATE): Float64Array {
   const nBins = nFft / 2 + 1;
   const fftFreqs = Array.from({ length: nBins }, (_, k) => (k * sampleRate) / nFft);
   const maxMel = hzToMel(sampleRate / 2);

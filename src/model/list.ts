@@ -1,7 +1,7 @@
 // What models are on this machine: ../shared/models and the cache, with layouts and precisions.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir, sharedDir } from '../env.js';
+import { cacheDir, sharedModelsRoot } from '../env.js';
 import { LAYOUTS, onnxFile, PRECISIONS, type Layout, type Precision } from './files.js';
 
 export interface LocalModel {
@@ -13,7 +13,8 @@ export interface LocalModel {
 
 export function listModels(): LocalModel[] {
   const found: LocalModel[] = [];
-  for (const root of [join(sharedDir(), 'models'), join(cacheDir(), 'models')]) {
+  const shared = sharedModelsRoot();
+  for (const root of [...(shared ? [shared] : []), join(cacheDir(), 'models')]) {
     if (!existsSync(root)) continue;
     for (const name of readdirSync(root).sort()) {
       const dir = join(root, name);

@@ -4,7 +4,7 @@ import type pLimit from 'p-limit';
 import { DEFAULT_FALLBACK, isNoSpeech } from '../decode/fallback.js';
 import { splitSegments } from '../decode/segments.js';
 import { assignWords, type TimedSegment } from '../decode/word-timing.js';
-import { CHUNK_FRAMES, HOP_LENGTH, TAIL_PADDING } from '../features/log-mel.js';
+import { CHUNK_FRAMES, FRAMES_PER_SECOND, HOP_LENGTH, TAIL_PADDING } from '../features/log-mel.js';
 import { SAMPLE_RATE } from '../audio/ffmpeg.js';
 import { alignRow, decodeRows, detectRows, encodeWindows, initialPromptTokens, sotSequence, windowPrompt, type Engine } from './engine.js';
 import type { ResolvedOptions } from './options.js';
@@ -79,7 +79,7 @@ export async function transcribeSequential(
     // there, and seeing it in the prompt makes the model skip it (OpenAI and faster-whisper do the
     // same). Text that made the model fall back to sampling is dropped so its errors don't feed forward.
     previous = options.conditionOnPreviousText && result.temperature < 0.5 ? [...previous, ...split.segments.flatMap((s) => s.tokens)] : [];
-    options.onProgress?.(Math.min(seek / 100, totalSeconds), totalSeconds);
+    options.onProgress?.(Math.min(seek / FRAMES_PER_SECOND, totalSeconds), totalSeconds);
   }
   return { segments, language: detected };
 }

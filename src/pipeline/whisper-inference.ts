@@ -5,7 +5,7 @@ import { decodeToFile, SAMPLE_RATE, type AudioInput } from '../audio/ffmpeg.js';
 import { MemoryAudio, type AudioSource } from '../audio/source.js';
 import { AudioDecodeError } from '../errors.js';
 import { decodeBatch } from '../decode/greedy.js';
-import { CHUNK_FRAMES } from '../features/log-mel.js';
+import { CHUNK_FRAMES, CHUNK_SECONDS } from '../features/log-mel.js';
 import { DEFAULT_MODEL } from '../model/resolve.js';
 import { resolveRuntime, type RuntimeChoice } from '../model/runtime.js';
 import { runWindows, transcribeBatched, type BatchScheduler, type WindowInput, type WindowOutput } from './batched.js';
@@ -17,8 +17,7 @@ import { DEFAULT_VAD, mergeRegions, SpeechTimeline, type VadOptions } from './va
 import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
 
 /** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
-const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: 30, minSilenceMs: 160 };
-const CHUNK_SECONDS = 30;
+const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: CHUNK_SECONDS, minSilenceMs: 160 };
 /** The language of a transcription that decoded no window at all (silence): nothing was heard to tell. */
 const UNHEARD_LANGUAGE = 'en';
 

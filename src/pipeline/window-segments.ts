@@ -3,6 +3,7 @@
 import { compressionRatio } from '../decode/fallback.js';
 import type { DecodedSequence } from '../decode/greedy.js';
 import type { SplitResult } from '../decode/segments.js';
+import { FRAMES_PER_SECOND } from '../features/log-mel.js';
 import type { TimedSegment } from '../decode/word-timing.js';
 import type { WhisperTokenizer } from '../tokenizer/whisper-tokenizer.js';
 import type { Segment, Word } from './types.js';
@@ -39,5 +40,5 @@ export function toSegment(tokenizer: WhisperTokenizer, window: TimedSegment, off
  */
 export function resumeFrames(split: SplitResult, timed: TimedSegment[]): number {
   const wordEnd = timed.flatMap((k) => k.words ?? []).at(-1)?.end;
-  return wordEnd !== undefined && wordEnd > 0 ? Math.round(wordEnd * 100) : split.consumedFrames;
+  return wordEnd !== undefined && wordEnd > 0 ? Math.round(wordEnd * FRAMES_PER_SECOND) : split.consumedFrames;
 }
