@@ -94,8 +94,12 @@ describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
   }, 120_000);
 
   it('loses no request when a GPU instance is killed mid-load, then sends everything to CPU, then recovers', async () => {
-    const retriesBefore = await metric(router.url, 'audiodecode_router_retries_total');
     const total = 24;
+    // each clip sent alone first, to the CPU instance: what every answer under load must equal (int8 rows do
+    // not depend on their batch, and the instances run the same model on the same CPU)
+    const alone: string[] = [];
+    for (let i = 0; i < total; i++) alone.push(((await (await post(cpu.url, clip(20 + i).bytes)).json()) as { text: string }).text);
+    const retriesBefore = await metric(router.url, 'audiodecode_router_retries_total');
     const answers = new Map<number, { status: number; pool: string | null; text?: string }>();
     let next = 0;
     const client = async (): Promise<void> => {
@@ -106,7 +110,7 @@ describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 4 }, client));
-    await new Promise((r) => setTimeout(r, 1500));
+    await expect.poll(() => answers.size, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(3); // mid-load: some answered, most not
     gpu1.proc.kill('SIGKILL');
     await load;
     const retried = (await metric(router.url, 'audiodecode_router_retries_total')) - retriesBefore;
@@ -114,11 +118,7 @@ describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
     process.stdout.write(`router kill test: sent ${total}, answered ${answers.size}, ok ${ok}, retried ${retried}, failed ${answers.size - ok}\n`);
     expect(answers.size).toBe(total);
     expect(ok).toBe(total);
-    for (const [i, a] of answers) {
-      const own = wordErrorRate(clip(20 + i).text, a.text!);
-      const others = Array.from({ length: total }, (_, j) => j).filter((j) => j !== i).map((j) => wordErrorRate(clip(20 + j).text, a.text!));
-      expect(own).toBeLessThan(Math.min(...others)); // each answer is its own request's
-    }
+    for (const [i, a] of answers) expect(a.text, `clip ${20 + i}`).toBe(alone[i]); // each answer is its own request's, whole
 
     // all GPU instances down: everything goes to CPU, and the router stays ready
     gpu2.proc.kill('SIGKILL');
@@ -132,14 +132,19 @@ describe('router over GPU and CPU pools (real processes on 127.0.0.1)', () => {
 
     // recovery: a GPU instance comes back on its address; after the breaker's cooldown traffic returns
     gpu2 = await startFunction('transcribe', { ...instanceEnv, AUDIODECODE_POOL: 'gpu', AUDIODECODE_INSTANCE: 'gpu-2b', PORT: String(gpu2.port) });
-    await new Promise((r) => setTimeout(r, 2500));
-    const pools: (string | null)[] = [];
-    for (let i = 0; i < 3; i++) {
-      const res = await post(router.url, clip(60 + i).bytes);
-      expect(res.status).toBe(200);
-      pools.push(res.headers.get('x-audiodecode-instance'));
-    }
-    expect(pools).toContain('gpu-2b');
+    // every request is answered while the breaker cools down (by the CPU pool), and once it lets a trial through, by gpu-2b
+    const answered: (string | null)[] = [];
+    await expect
+      .poll(
+        async () => {
+          const res = await post(router.url, clip(60 + (answered.length % 3)).bytes);
+          expect(res.status).toBe(200);
+          answered.push(res.headers.get('x-audiodecode-instance'));
+          return answered.at(-1);
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe('gpu-2b');
   }, 240_000);
 });
 

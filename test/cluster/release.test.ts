@@ -6,7 +6,7 @@ import { cacheDir, projectRoot } from '../../src/env.js';
 import { CPU_NODES, GPU_NODES } from '../../tools/cluster/nodes.js';
 import type { PodRecord } from '../../tools/cluster/kubelet.js';
 import { adminConfig, agentPods, apiError, counter, helm, helmAsync, tokenConfig, until } from './cluster.js';
-import { load, ownWords, summary, transcribe, type Answer } from './load.js';
+import { closeEngine, load, notOwnWords, summary, transcribe, type Answer } from './load.js';
 
 // The chart installed for real: `helm install` into the real API server; the real scheduler
 // places the pods on kwok's GPU and CPU nodes; for every pod kwok reports Running, the node
@@ -96,6 +96,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
   });
 
   afterAll(async () => {
+    await closeEngine();
     helm(['uninstall', REL, '-n', NS, '--wait'], { allowFail: true });
     await core.deleteNamespace({ name: NS }).catch(() => undefined);
     await core.deletePersistentVolume({ name: 'audiodecode-models' }).catch(() => undefined);
@@ -228,7 +229,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     }
     const c = await transcribe(url, 3, { 'X-AudioDecode-Pool': 'cpu' });
     expect([c.status, c.pool, c.instance]).toEqual([200, 'cpu', cpuPod.metadata!.name]);
-    expect(ownWords([...(await Promise.all([0, 1, 2].map((i) => transcribe(url, i)))), c])).toEqual([]);
+    expect(await notOwnWords([...(await Promise.all([0, 1, 2].map((i) => transcribe(url, i)))), c])).toEqual([]);
   });
 
   it("with every GPU in use, a third GPU pod stays Pending with the scheduler's reason while both pools keep serving", async () => {
@@ -270,7 +271,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     const retried = (await routerMetric(url, 'audiodecode_router_retries_total')) - retriesBefore;
     report(`kill test (router retries metric +${retried})`, answers);
     expect(summary(answers)).toMatchObject({ sent: 24, answered: 24, ok: 24, failed: 0 });
-    expect(ownWords(answers)).toEqual([]);
+    expect(await notOwnWords(answers)).toEqual([]);
     // requests sent once the router's watch had the change (1 s margin) never reach the victim
     const late = answers.filter((a) => a.sentAt > sliceChangedAt + 1000);
     expect(late.length).toBeGreaterThan(0);
@@ -305,7 +306,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     });
     report('scale to 0', down);
     expect(summary(down)).toMatchObject({ sent: 16, answered: 16, ok: 16, failed: 0 });
-    expect(ownWords(down)).toEqual([]);
+    expect(await notOwnWords(down)).toEqual([]);
     const afterEmpty = down.filter((a) => a.sentAt > emptyAt + 1000);
     expect(afterEmpty.length).toBeGreaterThan(0);
     expect(afterEmpty.every((a) => a.pool === 'cpu')).toBe(true);
