@@ -1,5 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL } from '../src/index.js';
 import { readImageConfig } from '../tools/cluster/image.js';
 import { planProcess } from '../tools/cluster/pod-process.js';
 
@@ -21,7 +22,7 @@ describe('pod spec to process', () => {
   it("reads the image's ENTRYPOINT, CMD and ENV (ARG defaults expanded) from its Dockerfile", () => {
     expect(gpuImage.entrypoint).toEqual(['tini', '--', 'node', 'dist/functions/shared/serve.js']);
     expect(gpuImage.cmd).toEqual(['transcribe']);
-    expect(gpuImage.env).toMatchObject({ AUDIODECODE_DEVICE: 'cuda', AUDIODECODE_MODEL: 'tiny.en', AUDIODECODE_CACHE: '/models' });
+    expect(gpuImage.env).toMatchObject({ AUDIODECODE_DEVICE: 'cuda', AUDIODECODE_MODEL: DEFAULT_MODEL, AUDIODECODE_CACHE: '/models' });
     expect(gpuImage.workdir).toBe('/app');
   });
 
