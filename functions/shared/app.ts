@@ -62,7 +62,7 @@ export function createApp(spec: AppSpec): App {
   const uploads = new InFlight((n) => uploading.set(n));
   const accepted = new InFlight();
   const uploading = new Gauge({ name: `${spec.metricPrefix}_uploads_in_progress`, help: 'Request bodies being received', registers: [spec.registry] });
-  const refused = new Counter({ name: `${spec.metricPrefix}_refused_total`, help: 'Requests refused before their work began, by reason', labelNames: ['code'], registers: [spec.registry] });
+  const errors = new Counter({ name: `${spec.metricPrefix}_error_answers_total`, help: 'Answers that were OpenAI-shaped errors, by code', labelNames: ['code'], registers: [spec.registry] });
   let draining = false;
 
   const answer = (res: ServerResponse, status: number, body: object | string, type = 'application/json'): void => {
@@ -70,7 +70,7 @@ export function createApp(spec: AppSpec): App {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) }).end(text);
   };
   const refuse = (res: ServerResponse, err: HttpError): void => {
-    refused.inc({ code: err.code });
+    errors.inc({ code: err.code });
     sendError(res, err);
   };
 

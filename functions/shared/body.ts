@@ -40,8 +40,8 @@ export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: Bo
       req.off('end', onEnd);
       chunks.length = 0;
       if (err) {
-        // what still arrives is dropped unread, so the client can read our answer
-        req.resume();
+        if (err instanceof HttpError && err.status === 413) drainBounded(req, limits);
+        else req.resume(); // what still arrives is dropped unread, so the client can read our answer
         reject(err);
       } else resolve(body!);
     };
@@ -65,6 +65,28 @@ export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: Bo
   });
 }
 
+// A client still sending when it is refused must get to read the refusal: closing the socket
+// with its bytes unread makes the kernel send a reset, which throws away the answer waiting in
+// the client's buffer (fetch fails with EPIPE). So the 413 keeps the connection, and the rest of
+// the body is read and dropped; a client that sends more than another limit's worth, or keeps
+// sending past the upload deadline, is cut off.
+function drainBounded(req: IncomingMessage, limits: BodyLimits): void {
+  let dropped = 0;
+  const cutOff = (): void => {
+    req.socket.destroy();
+  };
+  const deadline = setTimeout(cutOff, limits.idleTimeoutMs);
+  deadline.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limits.maxBytes) cutOff();
+    else deadline.refresh();
+  });
+  req.once('end', () => clearTimeout(deadline));
+  req.once('close', () => clearTimeout(deadline));
+  req.resume();
+}
+
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'file_too_large', `the upload is over the limit of ${maxBytes} bytes`, 'file', { Connection: 'close' });
+  return new HttpError(413, 'file_too_large', `the upload is over the limit of ${maxBytes} bytes`, 'file');
 }
