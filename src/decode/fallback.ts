@@ -50,8 +50,10 @@ export interface FallbackOptions {
 
 /**
  * Decode every row of `audio` after its prompt, retrying each row that fails the thresholds at the
- * next temperature (only the failing rows go round again). Rows are independent: a row's result
- * does not depend on the other rows of its batch.
+ * next temperature (only the failing rows go round again). A row that fails at every temperature
+ * keeps its best attempt, as faster-whisper does (OpenAI's keeps the last, often sampled at 1.0
+ * into nonsense): the most likely one among those not too repetitive, else the most likely.
+ * Rows are independent: a row's result does not depend on the other rows of its batch.
  */
 export async function decodeWithFallback(
   model: WhisperOnnx,
@@ -63,6 +65,7 @@ export async function decodeWithFallback(
 ): Promise<DecodedSequence[]> {
   const { temperatures } = options;
   const results: DecodedSequence[] = new Array(prompts.length);
+  const attempts: { result: DecodedSequence; repetitive: boolean }[][] = prompts.map(() => []);
   let pending = prompts.map((_, i) => i);
   for (const temperature of temperatures) {
     const rows = model.selectRows(audio, pending);
@@ -76,10 +79,19 @@ export async function decodeWithFallback(
     decoded.forEach((result, k) => {
       const row = pending[k];
       results[row] = result;
-      if (temperature < temperatures[temperatures.length - 1] && needsFallback(result, tokenizer.decodeText(result.tokens), DEFAULT_FALLBACK)) retry.push(row);
+      const text = tokenizer.decodeText(result.tokens);
+      if (!needsFallback(result, text, DEFAULT_FALLBACK)) return;
+      attempts[row].push({ result, repetitive: compressionRatio(text) > DEFAULT_FALLBACK.compressionRatioThreshold });
+      if (temperature < temperatures[temperatures.length - 1]) retry.push(row);
+      else results[row] = bestAttempt(attempts[row]);
     });
     if (retry.length === 0) break;
     pending = retry;
   }
   return results;
+}
+
+function bestAttempt(attempts: { result: DecodedSequence; repetitive: boolean }[]): DecodedSequence {
+  const readable = attempts.filter((a) => !a.repetitive);
+  return (readable.length > 0 ? readable : attempts).reduce((best, a) => (a.result.avgLogprob > best.result.avgLogprob ? a : best)).result;
 }
