@@ -102,8 +102,11 @@ describe('helm chart', () => {
       } else {
         expect(spec.nodeSelector?.['nvidia.com/gpu.present']).toBeUndefined();
       }
-      // the pod outlives its drain: termination grace = drain grace + margin
-      expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
+      // a request may run requestTimeoutSeconds (300): the drain waits that long, after a preStop
+      // pause for the endpoint's removal to propagate, and the pod outlives both
+      expect(c.env).toContainEqual({ name: 'AUDIODECODE_DRAIN_GRACE_S', value: '300' });
+      expect(c.lifecycle.preStop).toEqual({ sleep: { seconds: 5 } });
+      expect(spec.terminationGracePeriodSeconds).toBe(5 + 300 + 15);
     }
   });
 
@@ -213,6 +216,7 @@ describe('helm chart', () => {
     [['topologySpread.maxSkew=0'], '/topologySpread/maxSkew'],
     [['replicaz=3'], "additional properties 'replicaz' not allowed"],
     [['pools.gpu.gpuResource=nvidia.com/mig-3g.40gb'], 'must ask for the GPU resource pools.gpu.gpuResource=nvidia.com/mig-3g.40gb'],
+    [['drainGraceSeconds=60'], 'drainGraceSeconds (60) is shorter than requestTimeoutSeconds (300)'],
   ])('rejects %s with a message naming the problem', (sets, words) => {
     const out = render(sets as string[]);
     expect(out.ok).toBe(false);

@@ -19,14 +19,16 @@ export interface ServerConfig {
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const requestTimeoutS = envNumber('AUDIODECODE_REQUEST_TIMEOUT_S', 300, env);
   return {
     port: envNumber('PORT', 8080, env),
     maxUploadBytes: envNumber('AUDIODECODE_MAX_UPLOAD_BYTES', 26_214_400, env),
     maxUploads: envNumber('AUDIODECODE_MAX_UPLOADS', 512, env),
     uploadIdleTimeoutS: envNumber('AUDIODECODE_UPLOAD_IDLE_TIMEOUT_S', 30, env),
     uploadTimeoutS: envNumber('AUDIODECODE_UPLOAD_TIMEOUT_S', 300, env),
-    requestTimeoutS: envNumber('AUDIODECODE_REQUEST_TIMEOUT_S', 300, env),
-    drainGraceS: envNumber('AUDIODECODE_DRAIN_GRACE_S', 30, env),
+    requestTimeoutS,
+    // a drain shorter than a request may run cuts the longest ones
+    drainGraceS: envNumber('AUDIODECODE_DRAIN_GRACE_S', requestTimeoutS, env),
     apiKeys: ApiKeys.fromEnvironment(env),
   };
 }

@@ -41,7 +41,7 @@ securityContext:
 - name: AUDIODECODE_REQUEST_TIMEOUT_S
   value: {{ .Values.requestTimeoutSeconds | int64 | quote }}
 - name: AUDIODECODE_DRAIN_GRACE_S
-  value: {{ .Values.drainGraceSeconds | int64 | quote }}
+  value: {{ include "audiodecode.drainGrace" . | quote }}
 - name: PORT
   value: {{ .Values.service.port | int64 | quote }}
 {{- end -}}
@@ -59,5 +59,28 @@ securityContext:
 {{- if and $p.autoscaling.scaleToZero (not $.Values.keda.enabled) }}
 {{- fail (printf "pools.%s.autoscaling.scaleToZero=true needs keda.enabled=true: a HorizontalPodAutoscaler cannot scale to zero" $pool) }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The drain grace: drainGraceSeconds, or requestTimeoutSeconds when empty; never shorter than a request may run. */}}
+{{- define "audiodecode.drainGrace" -}}
+{{- $grace := .Values.drainGraceSeconds | default .Values.requestTimeoutSeconds | int64 -}}
+{{- if lt $grace (.Values.requestTimeoutSeconds | int64) -}}
+{{- fail (printf "drainGraceSeconds (%d) is shorter than requestTimeoutSeconds (%d): a rollout or scale-down would cut requests still running; raise drainGraceSeconds or leave it empty" $grace (.Values.requestTimeoutSeconds | int64)) -}}
+{{- end -}}
+{{- $grace -}}
+{{- end -}}
+
+{{/* Termination: the preStop sleep, then SIGTERM and the drain, then a margin for the exit. */}}
+{{- define "audiodecode.termination" -}}
+terminationGracePeriodSeconds: {{ add (.Values.preStopSeconds | int64) (include "audiodecode.drainGrace" . | int64) 15 }}
+{{- end -}}
+
+{{- define "audiodecode.lifecycle" -}}
+{{- if gt (.Values.preStopSeconds | int64) 0 -}}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ .Values.preStopSeconds | int64 }}
 {{- end }}
 {{- end -}}
