@@ -47,7 +47,10 @@ export async function forward(req: IncomingMessage, body: Buffer, pools: PoolNam
       balancer.begin(url);
       const started = performance.now();
       try {
-        const response = await fetch(url + (req.url ?? '/'), { method: req.method, headers, body: new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength), signal });
+        // the body goes out as a one-chunk stream with its length stated: fetch copies a buffer
+        // body whole (one more copy of every upload held), a stream it sends as it is
+        headers.set('content-length', String(body.byteLength));
+        const response = await fetch(url + (req.url ?? '/'), { method: req.method, headers, body: oneChunk(body), signal, duplex: 'half' } as unknown as RequestInit);
         const reported = Number(response.headers.get('x-audiodecode-in-flight') ?? NaN);
         const status = response.status;
         let finished = false;
@@ -74,4 +77,8 @@ export async function forward(req: IncomingMessage, body: Buffer, pools: PoolNam
   }
   if (signal.aborted) lastError = 'deadline passed';
   return { answer: last, error: lastError, attempts };
+}
+
+async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
+  yield body;
 }

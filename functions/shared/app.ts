@@ -8,7 +8,8 @@
 // framework has already read the body into `rawBody`) and under the launcher (serve.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ClientGone, readBody } from './body.js';
+import { ClientGone, readBody, serverBusy } from './body.js';
+import { ByteBudget } from './byte-budget.js';
 import { HttpError, sendError, toHttpError } from './http-errors.js';
 import { InFlight } from './in-flight.js';
 import type { ServerConfig } from './server-config.js';
@@ -62,6 +63,8 @@ export function createApp(spec: AppSpec): App {
   const uploads = new InFlight((n) => uploading.set(n));
   const accepted = new InFlight();
   const uploading = new Gauge({ name: `${spec.metricPrefix}_uploads_in_progress`, help: 'Request bodies being received', registers: [spec.registry] });
+  const buffered = new Gauge({ name: `${spec.metricPrefix}_buffered_bytes`, help: 'Bytes of request bodies held in memory', registers: [spec.registry] });
+  const budget = new ByteBudget(config.maxBufferedBytes, (n) => buffered.set(n));
   const errors = new Counter({ name: `${spec.metricPrefix}_error_answers_total`, help: 'Answers that were OpenAI-shaped errors, by code', labelNames: ['code'], registers: [spec.registry] });
   let draining = false;
 
@@ -89,6 +92,12 @@ export function createApp(spec: AppSpec): App {
     // response closed) by the time its body has been read, and whatever it holds must come back
     const controller = new AbortController();
     const held: { release?: () => void } = {};
+    let bufferedBytes = 0;
+    const take = (n: number): boolean => {
+      if (closed || !budget.take(n)) return false;
+      bufferedBytes += n;
+      return true;
+    };
     let closed = false;
     const socket = req.socket;
     const gone = (): void => {
@@ -97,16 +106,26 @@ export function createApp(spec: AppSpec): App {
       socket?.off('close', gone);
       accepted.leave();
       held.release?.();
+      budget.give(bufferedBytes);
+      bufferedBytes = 0;
       if (!res.writableEnded) controller.abort(new HttpError(499, 'client_closed', 'the client closed the connection'));
     };
     res.once('close', gone);
     // a pipelined request's response waits for the one before it, and when the connection drops
     // meanwhile it never closes: the socket's close is the only sign that it is gone
     socket?.once('close', gone);
+    // a stated length is reserved whole before a byte is read; a chunked body chunk by chunk
+    if (length > 0 && !take(length)) throw serverBusy();
     uploads.enter();
     let body: Buffer;
     try {
-      body = await readBody(req, { maxBytes: config.maxUploadBytes, idleTimeoutMs: config.uploadIdleTimeoutS * 1000, deadlineMs: config.uploadTimeoutS * 1000 });
+      body = await readBody(req, {
+        maxBytes: config.maxUploadBytes,
+        idleTimeoutMs: config.uploadIdleTimeoutS * 1000,
+        deadlineMs: config.uploadTimeoutS * 1000,
+        statedBytes: length > 0 ? length : undefined,
+        take,
+      });
     } finally {
       uploads.leave();
     }

@@ -12,6 +12,17 @@ export interface BodyLimits {
   idleTimeoutMs: number;
   /** Longest time for the whole body. */
   deadlineMs: number;
+  /**
+   * The body's stated length (Content-Length), reserved by the caller: read straight into one
+   * buffer of that size. Without it (chunked), each chunk asks `take` for its bytes first.
+   */
+  statedBytes?: number;
+  take?: (bytes: number) => boolean;
+}
+
+/** What a body may not grow past: the bytes this process may hold for bodies are taken. */
+export function serverBusy(): HttpError {
+  return new HttpError(503, 'server_busy', 'this instance holds as many uploads in memory as it may; retry after a moment', null, { 'Retry-After': '1' });
 }
 
 /** The client went away before its body was complete: there is no one to answer. */
@@ -29,6 +40,7 @@ export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: Bo
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const whole = limits.statedBytes ? Buffer.allocUnsafe(limits.statedBytes) : undefined;
     let size = 0;
     let settled = false;
     const finish = (err: Error | null, body?: Buffer): void => {
@@ -50,12 +62,14 @@ export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: Bo
     const idle = setTimeout(() => finish(timeout(`no data arrived for ${limits.idleTimeoutMs / 1000} s`)), limits.idleTimeoutMs);
     const deadline = setTimeout(() => finish(timeout(`the upload took longer than ${limits.deadlineMs / 1000} s`)), limits.deadlineMs);
     const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+      else if (limits.take && !limits.take(chunk.length)) return finish(serverBusy());
+      else chunks.push(chunk);
       size += chunk.length;
-      if (size > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
-      chunks.push(chunk);
       idle.refresh();
     };
-    const onEnd = (): void => finish(null, Buffer.concat(chunks, size));
+    const onEnd = (): void => finish(null, whole ? whole.subarray(0, size) : Buffer.concat(chunks, size));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', () => finish(new ClientGone()));

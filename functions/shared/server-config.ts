@@ -1,5 +1,6 @@
 // Settings the transcription function and the router share, read from the environment in one
 // place (the README's tables mirror these).
+import { defaultBufferedBytes } from './byte-budget.js';
 import { ApiKeys } from './api-keys.js';
 import { envNumber } from './env-config.js';
 
@@ -16,6 +17,8 @@ export interface ServerConfig {
   drainGraceS: number;
   /** null: the API is open. */
   apiKeys: ApiKeys | null;
+  /** Bytes of request bodies held in memory at once; an upload that would pass it gets 503 (functions/shared/byte-budget.ts). */
+  maxBufferedBytes: number;
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -24,6 +27,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     port: envNumber('PORT', 8080, env),
     maxUploadBytes: envNumber('AUDIODECODE_MAX_UPLOAD_BYTES', 26_214_400, env),
     maxUploads: envNumber('AUDIODECODE_MAX_UPLOADS', 512, env),
+    maxBufferedBytes: envNumber('AUDIODECODE_MAX_BUFFERED_BYTES', defaultBufferedBytes(), env),
     uploadIdleTimeoutS: envNumber('AUDIODECODE_UPLOAD_IDLE_TIMEOUT_S', 30, env),
     uploadTimeoutS: envNumber('AUDIODECODE_UPLOAD_TIMEOUT_S', 300, env),
     requestTimeoutS,
