@@ -129,7 +129,8 @@ describe('the CLI', () => {
     expect(stages, stderr).not.toBeNull();
     const [total, , ...parts] = stages!.slice(1).map(Number);
     expect(parts.every((p) => p > 0)).toBe(true);
-    expect(parts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total + 0.01);
+    // each figure is printed to 0.01 s: five parts and the total may each be 0.005 off
+    expect(parts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total + 6 * 0.005 + 1e-9);
   }, 60_000);
 });
 
