@@ -20,6 +20,11 @@ const MODELS = (process.env.BENCH_MODELS ?? 'tiny.en,base').split(',');
 /** Windows per batch in both batched engines (faster-whisper's default, 8). */
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 8);
 
+/** The kinds of job to run, comma-separated (default all): int8 (greedy, every workload), float32, beam5. */
+const JOB_KINDS = new Set((process.env.BENCH_JOBS ?? 'int8,float32,beam5').split(','));
+/** Workload names to keep, comma-separated (default all), e.g. to leave out longform-10min on a slow machine. */
+const WORKLOADS = process.env.BENCH_WORKLOADS?.split(',');
+
 const ENGINES = ['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper', 'faster-whisper-batched'] as const;
 type Engine = (typeof ENGINES)[number];
 
@@ -42,7 +47,9 @@ const jfk = sharedClip('jfk', 'jfk.wav', 'jfk.txt');
 const gettysburg = sharedClip('gettysburg', 'gettysburg.wav', 'gettysburg.txt');
 const longform = sharedClip('longform-4min', 'hifitts/longform.flac', 'hifitts/longform.txt');
 const short = concurrentShortClips(20);
-const all = [jfk, gettysburg, longform, tenMinuteClip(), short];
+const kept = (ws: Workload[]): Workload[] => (WORKLOADS ? ws.filter((w) => WORKLOADS.includes(w.name)) : ws);
+const all = kept([jfk, gettysburg, longform, ...(WORKLOADS && !WORKLOADS.includes('longform-10min') ? [] : [tenMinuteClip()]), short]);
+const trend = kept([jfk, gettysburg, longform]);
 
 interface Job {
   engine: Engine;
@@ -58,9 +65,9 @@ const jobs: Job[] = MODELS.flatMap((model): Job[] =>
   QUICK
     ? ENGINES.map((engine) => ({ engine, model, computeType: 'int8', beam: 1, workloads: [jfk] }))
     : [
-        ...ENGINES.map((engine): Job => ({ engine, model, computeType: 'int8', beam: 1, workloads: all })),
-        ...ENGINES.map((engine): Job => ({ engine, model, computeType: 'float32', beam: 1, workloads: [jfk, gettysburg, longform] })),
-        ...(['audiodecode', 'faster-whisper'] as const).map((engine): Job => ({ engine, model, computeType: 'int8', beam: 5, workloads: [jfk, gettysburg, longform] })),
+        ...(JOB_KINDS.has('int8') ? ENGINES.map((engine): Job => ({ engine, model, computeType: 'int8', beam: 1, workloads: all })) : []),
+        ...(JOB_KINDS.has('float32') ? ENGINES.map((engine): Job => ({ engine, model, computeType: 'float32', beam: 1, workloads: trend })) : []),
+        ...(JOB_KINDS.has('beam5') ? (['audiodecode', 'faster-whisper'] as const).map((engine): Job => ({ engine, model, computeType: 'int8', beam: 5, workloads: trend })) : []),
       ],
 );
 
