@@ -4,9 +4,11 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import AdmZip from 'adm-zip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioDecodeError } from '../src/errors.js';
 import { pullModel } from '../src/model/pull.js';
+import { resolveVadModel, VAD_FILE, VAD_WHEEL } from '../src/model/vad-file.js';
 import { resolveModelDir } from '../src/model/resolve.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { wordErrorRate } from '../src/text/wer.js';
@@ -17,6 +19,11 @@ import { audioPath, referenceText, scratch } from './helpers.js';
 // onnx-community files. It can drop the connection half-way through a file, or corrupt one.
 const fixture = resolveModelDir('tiny.en');
 const REPO = 'onnx-community/whisper-tiny.en';
+const vadWheel = ((): Buffer => {
+  const zip = new AdmZip();
+  zip.addFile(VAD_WHEEL.member, readFileSync(resolveVadModel()));
+  return zip.toBuffer();
+})();
 const served = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'onnx/encoder_model_quantized.onnx', 'onnx/decoder_model_merged_quantized.onnx', 'onnx/encoder_model.onnx'];
 
 function treeEntry(path: string): object {
@@ -36,6 +43,8 @@ describe('models pull (against a loopback hub)', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       const path = new URL(req.url!, 'http://x').pathname;
+      // the VAD wheel `models pull` fetches too, as a mirror would serve it (PyPI is not reached)
+      if (path === '/vad.whl') return void res.writeHead(200).end(vadWheel);
       if (path === `/api/models/${REPO}/tree/main`) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([{ type: 'directory', path: 'onnx', size: 0, oid: 'x' }, ...served.map(treeEntry)]));
         return;
@@ -112,11 +121,12 @@ describe('models pull (against a loopback hub)', () => {
 
   it('the CLI pulls with a progress bar on stderr and lists what is cached', async () => {
     const cache = scratch();
-    const env = { ...process.env, AUDIODECODE_CACHE: cache, AUDIODECODE_SHARED: join(cache, 'none'), HF_ENDPOINT: url };
+    const env = { ...process.env, AUDIODECODE_CACHE: cache, AUDIODECODE_SHARED: join(cache, 'none'), HF_ENDPOINT: url, AUDIODECODE_VAD_WHEEL_URL: `${url}/vad.whl` };
     const run = promisify(execFile);
     const pulled = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'models', 'pull', 'tiny.en'], { env });
     expect(pulled.stderr).toContain('checksums verified');
     expect(pulled.stderr).toMatch(/\d+%/);
+    expect(pulled.stderr).toContain(`Silero VAD ready in ${join(cache, 'vad', VAD_FILE)}`);
     const listed = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'models', 'list'], { env });
     expect(listed.stdout).toMatch(/^tiny\.en\tcommunity\tint8\t/);
   }, 60_000);

