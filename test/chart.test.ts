@@ -110,6 +110,12 @@ describe('helm chart', () => {
     }
   });
 
+  it('gives every pod, the helm test pod included, the imagePullSecrets of a private registry', () => {
+    const pods = podSpecs(render(['imagePullSecrets[0].name=registry']).manifests);
+    expect(pods.some((p) => p.hook)).toBe(true);
+    for (const p of pods) expect(p.spec.imagePullSecrets, p.name).toEqual([{ name: 'registry' }]);
+  });
+
   it("pulls the model in an init container into an emptyDir the server mounts read-only, at each pool's precision", () => {
     for (const d of workloads(render().manifests).filter((m) => m.metadata.name !== 'rel-router')) {
       const spec = d.spec.template.spec;
@@ -121,6 +127,13 @@ describe('helm chart', () => {
       expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'models', mountPath: '/models', readOnly: true });
       expect(spec.containers[0].env).toContainEqual({ name: 'AUDIODECODE_CACHE', value: '/models' });
     }
+    // a token for a private mirror comes from an existing Secret, into the pull only
+    const withToken = workloads(render(['model.pull.tokenSecret.name=hub-token']).manifests).filter((m) => m.metadata.name !== 'rel-router');
+    for (const d of withToken) {
+      expect(d.spec.template.spec.initContainers[0].env).toContainEqual({ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'hub-token', key: 'token' } } });
+      expect(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain('HF_TOKEN');
+    }
+    expect(JSON.stringify(render().manifests)).not.toContain('HF_TOKEN');
     const baked = workloads(render(['model.source=baked']).manifests)[0].spec.template.spec;
     expect(baked.initContainers).toBeUndefined();
   });

@@ -39,10 +39,12 @@ describe('models pull (against a loopback hub)', () => {
   const drops = new Set<string>();
   const corrupt = new Set<string>();
   const ranges: string[] = [];
+  const authorizations: string[] = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       const path = new URL(req.url!, 'http://x').pathname;
+      authorizations.push(req.headers.authorization ?? '');
       // the VAD wheel `models pull` fetches too, as a mirror would serve it (PyPI is not reached)
       if (path === '/vad.whl') return void res.writeHead(200).end(vadWheel);
       if (path === `/api/models/${REPO}/tree/main`) {
@@ -112,6 +114,13 @@ describe('models pull (against a loopback hub)', () => {
     expect((err as Error).message).toContain('checksum mismatch');
     expect(existsSync(join(dest, 'onnx/encoder_model_quantized.onnx'))).toBe(false);
     expect(existsSync(join(dest, 'onnx/encoder_model_quantized.onnx.part'))).toBe(false);
+  });
+
+  it('sends a hub token, when given one, with the file list and every file', async () => {
+    authorizations.length = 0;
+    await pullModel('tiny.en', { endpoint: url, dest: join(scratch(), 'tiny.en'), token: 'hf_private' });
+    expect(authorizations.length).toBeGreaterThan(4);
+    expect(new Set(authorizations)).toEqual(new Set(['Bearer hf_private']));
   });
 
   it('names the models it knows when asked for an unknown one', async () => {

@@ -32,11 +32,19 @@ export interface PullOptions {
   retries?: number;
   onProgress?: (file: string, done: number, total: number) => void;
   fetch?: typeof fetch;
+  /** A hub token; default HF_TOKEN. */
+  token?: string;
 }
 
 export interface PullResult {
   dir: string;
   files: { path: string; bytes: number; resumedFrom: number }[];
+}
+
+/** HF_TOKEN (or options.token) as a bearer token: private mirrors and gated repositories ask for one. */
+function authorization(options: PullOptions): Record<string, string> {
+  const token = options.token ?? process.env.HF_TOKEN;
+  return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
 function endpoint(options: PullOptions): string {
@@ -72,7 +80,7 @@ async function download(url: string, target: string, entry: TreeEntry, options: 
     const have = existsSync(part) ? statSync(part).size : 0;
     try {
       if (have < size) {
-        const res = await doFetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow' });
+        const res = await doFetch(url, { headers: { ...authorization(options), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) }, redirect: 'follow' });
         if (res.status === 416) rmSync(part, { force: true });
         else if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} for ${url}`);
         else {
@@ -108,7 +116,7 @@ export async function pullModel(name: string, options: PullOptions = {}): Promis
   const dest = options.dest ?? join(cacheDir(), 'models', name.replace(/^.*\//, ''));
   const base = endpoint(options);
   const doFetch = options.fetch ?? fetch;
-  const treeRes = await doFetch(`${base}/api/models/${repo}/tree/main?recursive=true`);
+  const treeRes = await doFetch(`${base}/api/models/${repo}/tree/main?recursive=true`, { headers: authorization(options) });
   if (!treeRes.ok) throw new AudioDecodeError('model_not_found', `${repo}: the hub answered HTTP ${treeRes.status} for the file list`, 'model');
   const files = selectFiles((await treeRes.json()) as TreeEntry[], options.computeTypes ?? ['int8']);
   const missing = CONFIG_FILES.filter((f) => !files.some((e) => e.path === f));
