@@ -1,5 +1,5 @@
 // npm run bench: AudioDecode (sequential and batched) against transformers.js and faster-whisper on
-// the same machine, audio, weights and threads, in one run. Writes bench/results/latest.{md,json,svg}.
+// the same machine, audio, weights and threads, in one run. Writes bench/results/latest.{md,json,svg} (BENCH_NAME for another name).
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 8);
 
 /** The kinds of job to run, comma-separated (default all): int8 (greedy, every workload), float32, beam5. */
 const JOB_KINDS = new Set((process.env.BENCH_JOBS ?? 'int8,float32,beam5').split(','));
+/** Results file name under bench/results (default latest): a part of the matrix run on its own keeps the rest. */
+const OUT_NAME = process.env.BENCH_NAME ?? 'latest';
 /** Workload names to keep, comma-separated (default all), e.g. to leave out longform-10min on a slow machine. */
 const WORKLOADS = process.env.BENCH_WORKLOADS?.split(',');
 
@@ -150,5 +152,5 @@ ${header}
 ${lines.join('\n')}
 `;
 const svg = await rtfChartSvg(rows);
-writeResults('latest', md, { machine, rows });
-writeFileSync(join(resultsDir, 'latest.svg'), svg);
+writeResults(OUT_NAME, md, { machine, rows });
+writeFileSync(join(resultsDir, `${OUT_NAME}.svg`), svg);
