@@ -92,13 +92,13 @@ export function createApp(spec: AppSpec): App {
     // response closed) by the time its body has been read, and whatever it holds must come back
     const controller = new AbortController();
     const held: { release?: () => void } = {};
+    let closed = false;
     let bufferedBytes = 0;
     const take = (n: number): boolean => {
       if (closed || !budget.take(n)) return false;
       bufferedBytes += n;
       return true;
     };
-    let closed = false;
     const socket = req.socket;
     const gone = (): void => {
       if (closed) return;

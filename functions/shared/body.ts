@@ -63,7 +63,8 @@ export function readBody(req: IncomingMessage & { rawBody?: Buffer }, limits: Bo
     const deadline = setTimeout(() => finish(timeout(`the upload took longer than ${limits.deadlineMs / 1000} s`)), limits.deadlineMs);
     const onData = (chunk: Buffer): void => {
       if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
-      if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+      // the HTTP parser holds a body to its stated length, so `whole` always has room
+      if (whole) chunk.copy(whole, size);
       else if (limits.take && !limits.take(chunk.length)) return finish(serverBusy());
       else chunks.push(chunk);
       size += chunk.length;

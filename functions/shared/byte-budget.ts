@@ -33,10 +33,6 @@ export class ByteBudget {
     private readonly onChange: (held: number) => void = () => undefined,
   ) {}
 
-  get bytes(): number {
-    return this.held;
-  }
-
   /** Take `n` bytes if they fit; false (nothing taken) if they do not. */
   take(n: number): boolean {
     if (this.held + n > this.limit) return false;

@@ -53,8 +53,7 @@ export class SileroVad {
     const tail = new Float32Array(CONTEXT); // the last frame's end, zeros before the first
     for (let first = 0; first < frames; first += BLOCK_FRAMES) {
       const count = Math.min(BLOCK_FRAMES, frames - first);
-      block.fill(0);
-      samples.read(block, 0, first * WINDOW, Math.min(samples.length, (first + count) * WINDOW));
+      samples.read(block, 0, first * WINDOW, (first + BLOCK_FRAMES) * WINDOW); // past the end reads as zeros
       for (let f = 0; f < count; f++) {
         const row = f * (CONTEXT + WINDOW);
         input.set(f === 0 ? tail : block.subarray(f * WINDOW - CONTEXT, f * WINDOW), row);
