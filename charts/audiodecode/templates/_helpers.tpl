@@ -60,6 +60,11 @@ securityContext:
 {{- fail (printf "pools.%s.autoscaling.scaleToZero=true needs keda.enabled=true: a HorizontalPodAutoscaler cannot scale to zero" $pool) }}
 {{- end }}
 {{- end }}
+{{- range $what := list "prometheusRule" "dashboard" }}
+{{- if and (index $.Values.metrics $what).enabled (not $.Values.metrics.serviceMonitor.enabled) }}
+{{- fail (printf "metrics.%s.enabled=true needs metrics.serviceMonitor.enabled=true: its queries read the series (and their pool label) the ServiceMonitor scrapes" $what) }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The drain grace: drainGraceSeconds, or requestTimeoutSeconds when empty; never shorter than a request may run. */}}
