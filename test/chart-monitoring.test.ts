@@ -2,10 +2,11 @@
 // Prometheus project's own grammar, @prometheus-io/lezer-promql) and reads only series our
 // processes export, by the names their registries hold, with the pool label the ServiceMonitor adds.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { Balancer } from '../functions/router/balancer.js';
 import { StaticEndpoints } from '../functions/router/discovery.js';
 import { createRouterMetrics } from '../functions/router/metrics.js';
@@ -86,6 +87,34 @@ describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
       expect(out.ok).toBe(false);
       expect(out.stderr).toContain(`metrics.${what}.enabled=true needs metrics.serviceMonitor.enabled=true`);
     }
+  });
+
+  it('every per-pod metric an HPA asks for (pools and router) is one the prometheus-adapter values serve, one value per pod, from our series', async () => {
+    const adapter = parseYaml(readFileSync(join(projectRoot, 'infra', 'prometheus-adapter-values.yaml'), 'utf8')) as { rules: { custom: { seriesQuery: string; name: { as: string }; metricsQuery: string }[] } };
+    const served = new Map(adapter.rules.custom.map((r) => [r.name.as, r]));
+    const hpas = render(['metrics.serviceMonitor.enabled=true']).manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+    const asked = hpas.map((h) => ({ name: h.metadata.name, metric: h.spec.metrics.find((m: { type: string }) => m.type === 'Pods')?.pods.metric.name }));
+    expect(asked.map((a) => a.name).sort()).toEqual(['rel-cpu', 'rel-gpu', 'rel-router']);
+    expect(asked.find((a) => a.name === 'rel-router')!.metric).toBe('audiodecode_router_in_flight_requests');
+    const ours = await exported();
+    for (const { name, metric } of asked) {
+      const rule = served.get(metric);
+      expect(rule, `${name} asks for ${metric}`).toBeDefined();
+      // grouped by the adapter's GroupBy (the pod): a pod scraped twice still gives one value
+      expect(rule!.metricsQuery).toMatch(/^\w+ by \(<<\.GroupBy>>\)/);
+      const query = rule!.metricsQuery.replaceAll('<<.Series>>', metric).replaceAll('<<.LabelMatchers>>', 'namespace="audio",pod=~"rel-.*"').replaceAll('<<.GroupBy>>', 'pod');
+      expect(metricsIn(query)).toEqual([metric]);
+      expect(ours).toContain(metric);
+    }
+  });
+
+  it("the pools' NetworkPolicy admits scrapes from the monitoring namespace only, not from every namespace", () => {
+    const policy = (sets: string[]) => render(sets).manifests.find((m) => m.kind === 'NetworkPolicy').spec.ingress[0].from;
+    expect(policy([])).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'rel' } } }]);
+    expect(policy(['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.scrapeNamespace=observability'])).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'rel' } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } },
+    ]);
   });
 
   it('a PromQL mistake would be caught: the parser rejects a broken query', () => {
