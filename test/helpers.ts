@@ -1,4 +1,5 @@
 // Paths to the shared data and the fixture, and small readers; every test goes through here.
+import AdmZip from 'adm-zip';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,4 +54,11 @@ export function scratch(): string {
 export function transcode(source: string, target: string, args: string[]): string {
   execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', source, ...args, target]);
   return target;
+}
+
+/** A zip (a wheel, as PyPI serves one) holding `files`, path -> bytes. */
+export function zipOf(files: Record<string, Buffer>): Buffer {
+  const zip = new AdmZip();
+  for (const [path, bytes] of Object.entries(files)) zip.addFile(path, bytes);
+  return zip.toBuffer();
 }

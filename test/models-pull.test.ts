@@ -4,7 +4,6 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import AdmZip from 'adm-zip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioDecodeError } from '../src/errors.js';
 import { pullModel } from '../src/model/pull.js';
@@ -12,18 +11,14 @@ import { resolveVadModel, VAD_FILE, VAD_WHEEL } from '../src/model/vad-file.js';
 import { resolveModelDir } from '../src/model/resolve.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
 import { wordErrorRate } from '../src/text/wer.js';
-import { audioPath, referenceText, scratch } from './helpers.js';
+import { audioPath, referenceText, scratch, zipOf } from './helpers.js';
 
 // A loopback stand-in for the Hugging Face Hub, named as such: the same URL layout
 // (/api/models/REPO/tree/main, /REPO/resolve/main/PATH with Range), serving the fixture's real
 // onnx-community files. It can drop the connection half-way through a file, or corrupt one.
 const fixture = resolveModelDir('tiny.en');
 const REPO = 'onnx-community/whisper-tiny.en';
-const vadWheel = ((): Buffer => {
-  const zip = new AdmZip();
-  zip.addFile(VAD_WHEEL.member, readFileSync(resolveVadModel()));
-  return zip.toBuffer();
-})();
+const vadWheel = zipOf({ [VAD_WHEEL.member]: readFileSync(resolveVadModel()) });
 const served = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'onnx/encoder_model_quantized.onnx', 'onnx/decoder_model_merged_quantized.onnx', 'onnx/encoder_model.onnx'];
 
 function treeEntry(path: string): object {

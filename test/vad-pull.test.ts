@@ -6,19 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import AdmZip from 'adm-zip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullVadModel, resolveVadModel, VAD_FILE, VAD_SHA256, VAD_WHEEL } from '../src/model/vad-file.js';
-import { scratch } from './helpers.js';
+import { scratch, zipOf } from './helpers.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function wheel(member: string, bytes: Buffer): Buffer {
-  const zip = new AdmZip();
-  zip.addFile('faster_whisper/__init__.py', Buffer.from(''));
-  zip.addFile(member, bytes);
-  return zip.toBuffer();
-}
+const wheel = (member: string, bytes: Buffer): Buffer => zipOf({ 'faster_whisper/__init__.py': Buffer.from(''), [member]: bytes });
 
 describe('models pull-vad (loopback stand-in for files.pythonhosted.org)', () => {
   const model = readFileSync(resolveVadModel());

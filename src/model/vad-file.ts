@@ -20,9 +20,12 @@ export const VAD_WHEEL = {
   member: `faster_whisper/assets/${VAD_FILE}`,
 };
 
-/** Where the VAD model is looked for: the cache (`models pull`, the fixture), then the package's assets/ (the images). */
+/** Where `models pull`, `models pull-vad` and the fixture put it. */
+const cachedVadModel = (): string => join(cacheDir(), 'vad', VAD_FILE);
+
+/** Where the VAD model is looked for: the cache, then the package's assets/ (the images). */
 export function vadSearchPath(): string[] {
-  return [join(cacheDir(), 'vad', VAD_FILE), join(projectRoot, 'assets', VAD_FILE)];
+  return [cachedVadModel(), join(projectRoot, 'assets', VAD_FILE)];
 }
 
 export function resolveVadModel(): string {
@@ -44,7 +47,7 @@ export interface VadPullOptions {
 
 /** Fetch the VAD model into the cache (kept when already there with the right digest); returns its path. */
 export async function pullVadModel(options: VadPullOptions = {}): Promise<string> {
-  const dest = options.dest ?? join(cacheDir(), 'vad', VAD_FILE);
+  const dest = options.dest ?? cachedVadModel();
   if (existsSync(dest) && sha256(readFileSync(dest)) === VAD_SHA256) return dest;
   const url = options.url ?? process.env.AUDIODECODE_VAD_WHEEL_URL ?? VAD_WHEEL.url;
   const res = await (options.fetch ?? fetch)(url);
