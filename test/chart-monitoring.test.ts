@@ -61,7 +61,7 @@ describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
     // 90% of each pool's admission slots (maxQueue 64 and 32)
     expect(rules.filter((r) => r.alert === 'AudioDecodeQueueSaturated').map((r) => r.expr.trim().split('>= ')[1])).toEqual(['58', '29']);
     // a GPU pool that may scale to zero has no GPU endpoint by design: no alert for it then
-    const toZero = render([...ON, 'keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true']).manifests.find((m) => m.kind === 'PrometheusRule')!;
+    const toZero = render([...ON, 'keda.enabled=true', 'pools.gpu.autoscaling.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true']).manifests.find((m) => m.kind === 'PrometheusRule')!;
     expect(toZero.spec.groups[0].rules.map((r: { alert: string }) => r.alert)).not.toContain('AudioDecodeNoReadyGpuEndpoint');
   });
 
@@ -88,7 +88,7 @@ describe('chart monitoring: PrometheusRule and Grafana dashboard', () => {
   it('every per-pod metric an HPA asks for (pools and router) is one the prometheus-adapter values serve, one value per pod, from our series', async () => {
     const adapter = parseYaml(readFileSync(join(projectRoot, 'infra', 'prometheus-adapter-values.yaml'), 'utf8')) as { rules: { custom: { seriesQuery: string; name: { as: string }; metricsQuery: string }[] } };
     const served = new Map(adapter.rules.custom.map((r) => [r.name.as, r]));
-    const hpas = render(['metrics.serviceMonitor.enabled=true']).manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+    const hpas = render(['metrics.serviceMonitor.enabled=true', 'pools.gpu.autoscaling.enabled=true', 'pools.cpu.autoscaling.enabled=true', 'router.autoscaling.enabled=true']).manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
     const asked = hpas.map((h) => ({ name: h.metadata.name, metric: h.spec.metrics.find((m: { type: string }) => m.type === 'Pods')?.pods.metric.name }));
     expect(asked.map((a) => a.name).sort()).toEqual(['rel-cpu', 'rel-gpu', 'rel-router']);
     expect(asked.find((a) => a.name === 'rel-router')!.metric).toBe('audiodecode_router_in_flight_requests');

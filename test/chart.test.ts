@@ -14,14 +14,18 @@ let helm: string;
 
 const render = (sets: string[] = []) => renderChart(helm, sets);
 
+/** Autoscaling on in-flight requests everywhere, with the ServiceMonitor that makes the metric arrive. */
+const AUTOSCALED = ['metrics.serviceMonitor.enabled=true', 'pools.gpu.autoscaling.enabled=true', 'pools.cpu.autoscaling.enabled=true', 'router.autoscaling.enabled=true'];
+
 const MATRIX: Record<string, string[]> = {
-  'both pools, HPA, model pulled at start': [],
+  'defaults: both pools, fixed replicas, model pulled at start': [],
+  'HPAs on in-flight requests, ServiceMonitor': AUTOSCALED,
   'model baked into the image': ['model.source=baked'],
   'GPU only': ['pools.cpu.enabled=false'],
   'CPU only': ['pools.gpu.enabled=false'],
-  'KEDA': ['keda.enabled=true'],
-  'KEDA, GPU scale-to-zero': ['keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true'],
-  'model on a PVC, ServiceMonitor, no autoscaling': ['model.source=pvc', 'model.persistence.existingClaim=whisper-models', 'metrics.serviceMonitor.enabled=true', 'pools.gpu.autoscaling.enabled=false', 'pools.cpu.autoscaling.enabled=false'],
+  'KEDA': [...AUTOSCALED, 'keda.enabled=true'],
+  'KEDA, GPU scale-to-zero': [...AUTOSCALED, 'keda.enabled=true', 'pools.gpu.autoscaling.scaleToZero=true'],
+  'model on a PVC, ServiceMonitor, no autoscaling': ['model.source=pvc', 'model.persistence.existingClaim=whisper-models', 'metrics.serviceMonitor.enabled=true'],
 };
 
 function workloads(manifests: Manifest[]): Manifest[] {
@@ -140,6 +144,16 @@ describe('helm chart', () => {
     expect(bad.stderr).toContain('scratchSizeLimit');
   });
 
+  it('requests ephemeral-storage for the emptyDirs each pod writes, so the scheduler places it on a node with that much disk', () => {
+    const requests = (sets: string[] = []) => Object.fromEntries(workloads(render(sets).manifests).map((d) => [d.metadata.name, d.spec.template.spec.containers[0].resources.requests['ephemeral-storage']]));
+    // pulled model (4Gi) + scratch (8Gi) on the pools; the router's 64Mi /tmp
+    expect(requests()).toEqual({ 'rel-gpu': '12288Mi', 'rel-cpu': '12288Mi', 'rel-router': '64Mi' });
+    expect(requests(['model.source=baked', 'scratchSizeLimit=1500Ki'])).toEqual({ 'rel-gpu': '2Mi', 'rel-cpu': '2Mi', 'rel-router': '64Mi' });
+    expect(requests(['model.pull.sizeLimit=512Mi', 'scratchSizeLimit=2Gi'])['rel-cpu']).toBe('2560Mi');
+    // a request in the values wins
+    expect(requests(['pools.cpu.resources.requests.ephemeral-storage=30Gi'])['rel-cpu']).toBe('30Gi');
+  });
+
   it('the router may only list and watch EndpointSlices in its namespace', () => {
     const { manifests } = render();
     const role = manifests.find((m) => m.kind === 'Role')!;
@@ -153,7 +167,7 @@ describe('helm chart', () => {
   });
 
   it('autoscales on in-flight requests with CPU as fallback, GPU slower to scale down; KEDA can take GPUs to zero', () => {
-    const hpas = render().manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+    const hpas = render(AUTOSCALED).manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
     const gpu = hpas.find((h) => h.metadata.name === 'rel-gpu')!;
     expect(gpu.spec.metrics.map((m: { type: string }) => m.type)).toEqual(['Pods', 'Resource']);
     expect(gpu.spec.metrics[0].pods.metric.name).toBe('audiodecode_in_flight_requests');
@@ -165,6 +179,31 @@ describe('helm chart', () => {
     expect(scaled.map((s) => [s.metadata.name, s.spec.minReplicaCount])).toEqual([['rel-gpu', 0], ['rel-cpu', 2]]);
     expect(scaled[0].spec.triggers[0].type).toBe('prometheus');
     expect(scaled[0].spec.triggers[0].metadata.query).toContain('audiodecode_io_pool="gpu"');
+    // at zero the GPU pool also wakes on the router's count of requests meant for it (test/router-wake.test.ts)
+    expect(scaled[0].spec.triggers.map((t: { name?: string }) => t.name)).toContain('router-demand');
+    expect(scaled[1].spec.triggers.map((t: { name?: string }) => t.name)).not.toContain('router-demand');
+  });
+
+  it('autoscaling is off by default, and refused, naming the values to set, where its metric could not arrive', () => {
+    expect(render().manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ScaledObject')).toEqual([]);
+    const replicas = Object.fromEntries(workloads(render().manifests).map((d) => [d.metadata.name, d.spec.replicas]));
+    expect(replicas).toEqual({ 'rel-gpu': 1, 'rel-cpu': 2, 'rel-router': 2 });
+    for (const [sets, what] of [
+      [['pools.gpu.autoscaling.enabled=true'], 'pools.gpu.autoscaling'],
+      [['pools.cpu.autoscaling.enabled=true', 'keda.enabled=true'], 'pools.cpu.autoscaling'],
+      [['router.autoscaling.enabled=true'], 'router.autoscaling'],
+    ] as const) {
+      const out = render([...sets]);
+      expect(out.ok, sets.join(' ')).toBe(false);
+      expect(out.stderr).toContain(`${what}.enabled=true scales on`);
+      expect(out.stderr).toContain('set metrics.serviceMonitor.enabled=true');
+      expect(out.stderr).toContain(`or set ${what}.enabled=false`);
+    }
+    // a disabled pool's autoscaling asks for nothing
+    expect(render(['pools.gpu.enabled=false', 'pools.gpu.autoscaling.enabled=true']).ok).toBe(true);
+    // the operator picks the monitor up only with the labels its serviceMonitorSelector matches
+    const monitor = render([...AUTOSCALED, 'metrics.serviceMonitor.labels.release=kube-prometheus-stack']).manifests.find((m) => m.kind === 'ServiceMonitor')!;
+    expect(monitor.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack', 'app.kubernetes.io/instance': 'rel' });
   });
 
   it('rolls GPU pods out one at a time in place (no spare GPU needed) and surges CPU pods; a strategy that can never roll is refused', () => {

@@ -10,7 +10,7 @@ import { Balancer } from './balancer.js';
 import { POOLS, type PoolName, type RouterConfig } from './config.js';
 import type { EndpointSource } from './discovery.js';
 import { createRouterMetrics } from './metrics.js';
-import { poolOrder } from './policy.js';
+import { poolOrder, preferredPool } from './policy.js';
 import { forward } from './proxy.js';
 
 const PATHS = ['/v1/audio/transcriptions', '/v1/audio/translations'];
@@ -58,6 +58,7 @@ export class Router implements Admission {
   private async route({ req, res, body, signal }: RouteContext): Promise<void> {
     const asked = req.headers['x-audiodecode-pool'];
     if (asked !== undefined && asked !== 'gpu' && asked !== 'cpu') throw new HttpError(400, 'invalid_pool', `X-AudioDecode-Pool '${asked}' must be 'gpu' or 'cpu'`);
+    this.metrics.demand.inc({ pool: preferredPool(asked as PoolName | undefined) });
     const order = poolOrder(asked as PoolName | undefined, body.length, this.source, this.balancer, this.config);
     const deadline = AbortSignal.any([AbortSignal.timeout(this.config.requestTimeoutS * 1000), signal]);
     const { answer, error, attempts } = await forward(req, body, order, this.source, this.balancer, this.metrics, deadline, this.config.upstreamApiKey);

@@ -5,6 +5,15 @@ import type { Balancer } from './balancer.js';
 import type { PoolName, RouterConfig } from './config.js';
 import type { EndpointSource } from './discovery.js';
 
+/**
+ * The pool a request is meant for when every pool is up: the one asked for, else GPU. Counted as
+ * demand (audiodecode_router_pool_demand_total), so a pool scaled to zero, whose own pods report
+ * nothing, still wakes when work for it arrives while the other pool takes it.
+ */
+export function preferredPool(requested: PoolName | undefined): PoolName {
+  return requested ?? 'gpu';
+}
+
 export function poolOrder(requested: PoolName | undefined, bodyBytes: number, source: EndpointSource, balancer: Balancer, config: Pick<RouterConfig, 'gpuBusyInFlight' | 'shortClipBytes'>): PoolName[] {
   if (requested) return [requested];
   const gpu = source.ready('gpu').filter((u) => balancer.available(u));

@@ -82,6 +82,21 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     // the model cache as a PersistentVolume, pre-bound to the claim the release names
     // (model.source=pvc): the PV controller binds it, the scheduler checks it, the agent mounts it
     await core.createNamespace({ body: { metadata: { name: NS } } });
+    // the ServiceMonitor kind, as the Prometheus Operator's CRD registers it (a stand-in: no
+    // operator runs here, and the schema keeps every field); autoscaling values need the monitor
+    const crds = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    await crds.createCustomResourceDefinition({
+      body: {
+        metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+        spec: {
+          group: 'monitoring.coreos.com',
+          scope: 'Namespaced',
+          names: { kind: 'ServiceMonitor', plural: 'servicemonitors', singular: 'servicemonitor', listKind: 'ServiceMonitorList' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+        },
+      },
+    });
+    await until('the ServiceMonitor CRD established', async () => (await crds.readCustomResourceDefinition({ name: 'servicemonitors.monitoring.coreos.com' })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'), 30_000);
     await core.createPersistentVolume({
       body: {
         metadata: { name: 'audiodecode-models' },
@@ -100,6 +115,7 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     helm(['uninstall', REL, '-n', NS, '--wait'], { allowFail: true });
     await core.deleteNamespace({ name: NS }).catch(() => undefined);
     await core.deletePersistentVolume({ name: 'audiodecode-models' }).catch(() => undefined);
+    await kc.makeApiClient(k8s.ApiextensionsV1Api).deleteCustomResourceDefinition({ name: 'servicemonitors.monitoring.coreos.com' }).catch(() => undefined);
   });
 
   it('installs with --wait: pools, router, HPAs, PDBs, NetworkPolicy and RBAC exist as the chart renders them', async () => {
@@ -118,6 +134,8 @@ describe('helm install of charts/audiodecode into a real control plane with GPU 
     expect(names(await networking.listNamespacedNetworkPolicy({ namespace: NS }))).toEqual([`${REL}-pools`]);
     expect(names(await rbac.listNamespacedRole({ namespace: NS }))).toEqual([`${REL}-router`]);
     expect(names(await rbac.listNamespacedRoleBinding({ namespace: NS }))).toEqual([`${REL}-router`]);
+    const monitors = (await kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({ group: 'monitoring.coreos.com', version: 'v1', namespace: NS, plural: 'servicemonitors' })) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
+    expect(monitors.items.map((m) => [m.metadata.name, m.metadata.labels.release])).toEqual([[REL, 'kube-prometheus-stack']]);
     expect((await core.readNamespacedServiceAccount({ name: `${REL}-router`, namespace: NS })).metadata?.name).toBe(`${REL}-router`);
     // the PDBs count the pods they select: the disruption controller computes their status
     await until('the PDBs observed by the disruption controller', async () => (await policy.listNamespacedPodDisruptionBudget({ namespace: NS })).items.every((p) => (p.status?.expectedPods ?? 0) >= 1), 30_000);

@@ -20,7 +20,8 @@ export const GPU_NODES = NODES.filter((n) => n.gpus > 0).map((n) => n.name);
 export const CPU_NODES = NODES.filter((n) => n.gpus === 0).map((n) => n.name);
 
 export function nodeManifest(shape: NodeShape, index: number): k8s.V1Node {
-  const resources: Record<string, string> = { cpu: shape.cpu, memory: shape.memory, pods: '110' };
+  // local disk, as a real node reports it: the chart's pods request ephemeral-storage for their emptyDirs
+  const resources: Record<string, string> = { cpu: shape.cpu, memory: shape.memory, 'ephemeral-storage': '100Gi', pods: '110' };
   if (shape.gpus) resources['nvidia.com/gpu'] = String(shape.gpus);
   return {
     apiVersion: 'v1',

@@ -59,11 +59,25 @@ securityContext:
 {{- if and $p.autoscaling.scaleToZero (not $.Values.keda.enabled) }}
 {{- fail (printf "pools.%s.autoscaling.scaleToZero=true needs keda.enabled=true: a HorizontalPodAutoscaler cannot scale to zero" $pool) }}
 {{- end }}
+{{- if and $p.enabled $p.autoscaling.enabled }}
+{{- include "audiodecode.metricArrives" (dict "root" $ "what" (printf "pools.%s.autoscaling" $pool) "metric" "audiodecode_in_flight_requests") }}
+{{- end }}
+{{- end }}
+{{- if .Values.router.autoscaling.enabled }}
+{{- include "audiodecode.metricArrives" (dict "root" $ "what" "router.autoscaling" "metric" "audiodecode_router_in_flight_requests") }}
 {{- end }}
 {{- range $what := list "prometheusRule" "dashboard" }}
 {{- if and (index $.Values.metrics $what).enabled (not $.Values.metrics.serviceMonitor.enabled) }}
 {{- fail (printf "metrics.%s.enabled=true needs metrics.serviceMonitor.enabled=true: its queries read the series (and their pool label) the ServiceMonitor scrapes" $what) }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* An autoscaler's metric reaches it only through Prometheus, which scrapes our pods by the
+ServiceMonitor: without it the HPA reports FailedGetPodsMetric, scales up on CPU alone and never down. */}}
+{{- define "audiodecode.metricArrives" -}}
+{{- if not .root.Values.metrics.serviceMonitor.enabled }}
+{{- fail (printf "%s.enabled=true scales on %s, which reaches the autoscaler only from Prometheus: set metrics.serviceMonitor.enabled=true (and metrics.serviceMonitor.labels to what your Prometheus' serviceMonitorSelector matches, e.g. release=kube-prometheus-stack), with prometheus-adapter (infra/prometheus-adapter-values.yaml) or keda.enabled=true; or set %s.enabled=false for fixed replicas" .what .metric .what) }}
 {{- end }}
 {{- end -}}
 
@@ -88,4 +102,30 @@ lifecycle:
     sleep:
       seconds: {{ .Values.preStopSeconds | int64 }}
 {{- end }}
+{{- end -}}
+
+{{/* A Kubernetes quantity of the schema's form (digits, then Ki/Mi/Gi/Ti or nothing for bytes) in
+whole MiB, rounded up: the emptyDirs' sizes, summed into an ephemeral-storage request. */}}
+{{- define "audiodecode.mebibytes" -}}
+{{- $n := regexFind "^[0-9]+" . | int64 -}}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" .) . -}}
+{{- if eq $unit "Ki" }}{{ div (add $n 1023) 1024 }}
+{{- else if eq $unit "Mi" }}{{ $n }}
+{{- else if eq $unit "Gi" }}{{ mul $n 1024 }}
+{{- else if eq $unit "Ti" }}{{ mul $n 1048576 }}
+{{- else }}{{ div (add $n 1048575) 1048576 }}
+{{- end -}}
+{{- end -}}
+
+{{/* A container's resources with an ephemeral-storage request for the emptyDirs its pod writes
+(dict "resources" R "mebibytes" N), unless the values ask for one: the scheduler then places the
+pod only on a node with that much local storage, instead of evicting it when the disk fills. */}}
+{{- define "audiodecode.resources" -}}
+{{- $r := deepCopy .resources -}}
+{{- $requests := $r.requests | default dict -}}
+{{- if not (hasKey $requests "ephemeral-storage") }}
+{{- $_ := set $requests "ephemeral-storage" (printf "%dMi" (.mebibytes | int64)) }}
+{{- end }}
+{{- $_ := set $r "requests" $requests -}}
+{{- toYaml $r -}}
 {{- end -}}
