@@ -67,7 +67,8 @@ describe.each([false, true])('word timestamps on long audio, batched=%s (int8)',
 
   it('every segment of gettysburg gets its words, in order, inside the segment', async () => {
     const result = await whisper.transcribeFile(audioPath('gettysburg.wav'), { wordTimestamps: true });
-    expect(result.segments.length).toBeGreaterThan(4);
+    // batched: one segment per VAD chunk (at most 30 s), timed inside by its words
+    expect(result.segments.length).toBeGreaterThanOrEqual(4);
     expectWordsInsideSegments(result);
     const words = result.segments.flatMap((s) => s.words!);
     expect(words.length).toBeGreaterThan(240); // the reference has 271 words

@@ -1,6 +1,6 @@
 // The transcription routes: an OpenAI request in, the engine's result out in the asked format, or
 // as server-sent events with stream=true. The body has been read and admitted by shared/app.ts.
-import { render, toVerboseJson } from '../../src/index.js';
+import { render, showsSegmentTimes, toVerboseJson } from '../../src/index.js';
 import type { Route, RouteContext } from '../shared/app.js';
 import { HttpError, toHttpError } from '../shared/http-errors.js';
 import { TranscriptEvents } from './events.js';
@@ -33,6 +33,8 @@ async function transcribe(service: TranscriptionService, { req, res, path, body,
         temperature: request.temperature,
         task,
         wordTimestamps: request.granularities.includes('word'),
+        // a stream's segment events and the timed formats show segment times: timestamp tokens for them
+        withTimestamps: request.stream || showsSegmentTimes(engineFormat(request.responseFormat)) || undefined,
         signal: controller.signal,
         onSegment: events && ((s) => events!.segment(s)),
       }),

@@ -15,6 +15,8 @@ export interface TranscribeRequest {
   temperature: number;
   task: 'transcribe' | 'translate';
   wordTimestamps: boolean;
+  /** Segment times inside a window (true for formats that show them); undefined: the engine's default. */
+  withTimestamps?: boolean;
   signal: AbortSignal;
   onSegment?: (segment: Segment) => void;
 }
@@ -90,6 +92,7 @@ export class TranscriptionService implements Admission {
       beamSize: this.config.beamSize,
       task: options.task,
       wordTimestamps: options.wordTimestamps,
+      withTimestamps: options.withTimestamps,
       maxAudioSeconds: this.config.maxAudioSeconds,
       signal: options.signal,
       onSegment: options.onSegment,

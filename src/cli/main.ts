@@ -9,7 +9,7 @@ import { pullVadModel, VAD_FILE } from '../model/vad-file.js';
 import { DEFAULT_MODEL } from '../model/resolve.js';
 import { COMPUTE_TYPES, DEVICES } from '../model/runtime.js';
 import { AudioDecodeError } from '../errors.js';
-import { FORMATS, render, type Format } from '../formats/index.js';
+import { FORMATS, render, showsSegmentTimes, type Format } from '../formats/index.js';
 import { WhisperInference } from '../pipeline/whisper-inference.js';
 
 const program = new Command('audiodecode').description('Whisper speech-to-text on onnxruntime-node');
@@ -46,6 +46,7 @@ program
       initialPrompt: opts.prompt,
       beamSize: opts.beamSize,
       wordTimestamps: opts.wordTimestamps,
+      withTimestamps: showsSegmentTimes(opts.format as Format) || undefined,
       onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
     });
     const { timings } = result;

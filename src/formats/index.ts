@@ -4,6 +4,11 @@ import type { TranscriptionResult } from '../pipeline/types.js';
 export const FORMATS = ['txt', 'json', 'verbose_json', 'srt', 'vtt'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** Formats that show each segment's times: batched decoding keeps timestamp tokens for them only (see resolveOptions). */
+export function showsSegmentTimes(format: Format): boolean {
+  return format === 'verbose_json' || format === 'srt' || format === 'vtt';
+}
+
 function clock(seconds: number, decimal: ',' | '.'): string {
   const ms = Math.round(seconds * 1000);
   const h = Math.floor(ms / 3600000);

@@ -30,6 +30,7 @@ export interface TranscribeOptions {
   /** Beam search width at temperature 0 (1 = greedy, the default; 5 as faster-whisper and OpenAI's CLI). */
   beamSize?: number;
   conditionOnPreviousText?: boolean;
+  /** Decode timestamp tokens (segments timed inside a window). Default: yes sequential; batched only when asked (formats that show segment times ask). */
   withTimestamps?: boolean;
   /** Time every word from the alignment heads' cross-attention (OpenAI's word_timestamps). */
   wordTimestamps?: boolean;

@@ -93,7 +93,7 @@ export class WhisperInference {
   async transcribe(input: AudioInput | Float32Array, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
     const started = performance.now();
     const engine = await this.engine();
-    const resolved = resolveOptions(options);
+    const resolved = resolveOptions(options, this.options.useBatchedInference);
     const language = checkOptions(engine, resolved); // before any work is spent on the audio
     const timings: Timings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
     const t = performance.now();
