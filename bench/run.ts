@@ -29,6 +29,8 @@ const OUT_NAME = process.env.BENCH_NAME ?? 'latest';
 const WORKLOADS = process.env.BENCH_WORKLOADS?.split(',');
 /** Models that get the beam 5 job, comma-separated (default every one in BENCH_MODELS): beam 5 on base is the slowest part. */
 const BEAM_MODELS = process.env.BENCH_BEAM_MODELS?.split(',') ?? MODELS;
+/** Engines to run, comma-separated (default all). */
+const ENGINE_FILTER = process.env.BENCH_ENGINES?.split(',');
 
 const ENGINES = ['audiodecode', 'audiodecode-batched', 'transformers.js', 'faster-whisper', 'faster-whisper-batched', 'openai-whisper', 'whisper.cpp'] as const;
 type Engine = (typeof ENGINES)[number];
@@ -88,7 +90,7 @@ const BEAM_ENGINES: readonly Engine[] = ['audiodecode', 'faster-whisper', 'opena
 // int8 is the CPU default, so it gets every workload; float32 and beam 5 the ones that show the trend.
 // transformers.js has no beam search in its Whisper generation, and the batched modes run greedy here,
 // so beam rows are ours, faster-whisper's, openai-whisper's (float32) and whisper.cpp's (q8_0).
-const jobs: Job[] = MODELS.flatMap((model): Job[] =>
+const matrix: Job[] = MODELS.flatMap((model): Job[] =>
   QUICK
     ? ENGINES.flatMap((engine) => job(engine, model, engine === 'openai-whisper' ? 'float32' : 'int8', 1, [jfk]))
     : [
@@ -97,6 +99,7 @@ const jobs: Job[] = MODELS.flatMap((model): Job[] =>
         ...(JOB_KINDS.has('beam5') && BEAM_MODELS.includes(model) ? BEAM_ENGINES.flatMap((engine) => job(engine, model, engine === 'openai-whisper' ? 'float32' : 'int8', 5, trend)) : []),
       ],
 );
+const jobs = ENGINE_FILTER ? matrix.filter((j) => ENGINE_FILTER.includes(j.engine)) : matrix;
 
 // the peers' environments and converted weights, built once into the cache (bench/peers.sh)
 if (jobs.some((j) => PEERS.includes(j.engine))) {
@@ -134,14 +137,19 @@ function spawnWorker(job: Job): Promise<{ out: WorkerOutput; spawnedAt: number }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-const rows: Row[] = [];
-for (const job of jobs) {
+// The greedy jobs first, beam 5 (the slowest) last; the table keeps the matrix's order. The results
+// are written after every job, so an interrupted run keeps the rows it finished.
+const order = [...jobs].sort((a, b) => Number(a.beam > 1) - Number(b.beam > 1));
+const rowsOf = new Map<Job, Row[]>();
+let rows: Row[] = [];
+for (const job of order) {
   process.stderr.write(`bench: ${job.model} ${job.engine} ${job.computeType} beam ${job.beam}\n`);
   const { out, spawnedAt } = await spawnWorker(job);
+  const done: Row[] = [];
   for (const r of out.results) {
     const workload = job.workloads.find((w) => w.name === r.name)!;
     const wall = median(r.walls);
-    rows.push({
+    done.push({
       engine: job.engine,
       model: job.model,
       workload: r.name,
@@ -156,36 +164,40 @@ for (const job of jobs) {
       coldStartS: round(out.readyAt - spawnedAt, 2),
     });
   }
+  rowsOf.set(job, done);
+  rows = jobs.flatMap((j) => rowsOf.get(j) ?? []);
+  await report(rowsOf.size === jobs.length);
 }
 
-// Like for like: the peer's row at the same model, workload, precision and beam. openai-whisper has
-// float32 rows only, and is every row's comparator at its beam (our int8 default against it is the
-// headline "x times OpenAI Whisper on CPU"; the header says so).
-const peer = (engine: Engine, r: Row): Row | undefined =>
-  rows.find((p) => p.engine === engine && p.model === r.model && p.workload === r.workload && p.beam === r.beam && (engine === 'openai-whisper' || p.computeType === r.computeType));
-const ratio = (engine: Engine, r: Row): string => {
-  const p = peer(engine, r);
-  return p && r.engine !== engine ? `${(r.rtf / p.rtf).toFixed(2)}x` : '';
-};
-const peerWer = (engine: Engine, r: Row): string => {
-  const p = peer(engine, r);
-  return p && r.engine !== engine ? `${(p.wer * 100).toFixed(1)}%` : '';
-};
-const withWer = (engine: Engine, r: Row): string => `${ratio(engine, r)} ${peerWer(engine, r) && `(${peerWer(engine, r)})`}`;
-const header =
-  '| model | engine | workload | compute | beam | audio s | wall s | RTF | WER | vs faster-whisper (its WER) | vs faster-whisper-batched (its WER) | vs transformers.js | vs openai-whisper, its float32 (its WER) | vs whisper.cpp (its WER) | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
-const lines = rows.map(
-  (r) =>
-    `| ${r.model} | ${r.engine} | ${r.workload} | ${r.computeType} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${withWer('faster-whisper', r)} | ${withWer('faster-whisper-batched', r)} | ${ratio('transformers.js', r)} | ${withWer('openai-whisper', r)} | ${withWer('whisper.cpp', r)} | ${r.peakRssMb} | ${r.coldStartS} |`,
-);
-const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-const md = `# Benchmark (npm run bench)
+async function report(final: boolean): Promise<void> {
+  // Like for like: the peer's row at the same model, workload, precision and beam. openai-whisper has
+  // float32 rows only, and is every row's comparator at its beam (our int8 default against it is the
+  // headline "x times OpenAI Whisper on CPU"; the header says so).
+  const peer = (engine: Engine, r: Row): Row | undefined =>
+    rows.find((p) => p.engine === engine && p.model === r.model && p.workload === r.workload && p.beam === r.beam && (engine === 'openai-whisper' || p.computeType === r.computeType));
+  const ratio = (engine: Engine, r: Row): string => {
+    const p = peer(engine, r);
+    return p && r.engine !== engine ? `${(r.rtf / p.rtf).toFixed(2)}x` : '';
+  };
+  const peerWer = (engine: Engine, r: Row): string => {
+    const p = peer(engine, r);
+    return p && r.engine !== engine ? `${(p.wer * 100).toFixed(1)}%` : '';
+  };
+  const withWer = (engine: Engine, r: Row): string => `${ratio(engine, r)} ${peerWer(engine, r) && `(${peerWer(engine, r)})`}`;
+  const header =
+    '| model | engine | workload | compute | beam | audio s | wall s | RTF | WER | vs faster-whisper (its WER) | vs faster-whisper-batched (its WER) | vs transformers.js | vs openai-whisper, its float32 (its WER) | vs whisper.cpp (its WER) | peak RSS MB | cold start s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.model} | ${r.engine} | ${r.workload} | ${r.computeType} | ${r.beam} | ${r.audioSeconds} | ${r.wallSeconds} | ${r.rtf} | ${(r.wer * 100).toFixed(1)}% | ${withWer('faster-whisper', r)} | ${withWer('faster-whisper-batched', r)} | ${ratio('transformers.js', r)} | ${withWer('openai-whisper', r)} | ${withWer('whisper.cpp', r)} | ${r.peakRssMb} | ${r.coldStartS} |`,
+  );
+  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+  const md = `# Benchmark (npm run bench)
 
 Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}, ${machine.date}; ${THREADS} threads for every engine.
 Models: ${MODELS.join(', ')}: the same weights for all (Systran/faster-whisper-*, CTranslate2; ONNX converted by tools/convert_ct2.py); language given as English to every engine.
 Temperature fallback on. Sequential engines without VAD (faster-whisper's vad_filter=False); the batched ones (audiodecode-batched,
 faster-whisper-batched = BatchedInferencePipeline) cut Silero VAD chunks of at most 30 s and decode ${BATCH_SIZE} at a time.
-Wall: median of ${QUICK ? 1 : RUNS} runs after a warm-up run of the same workload; cold start: process spawn to model ready;
+${ENGINE_FILTER ? `Engines: ${ENGINE_FILTER.join(', ')} only (BENCH_ENGINES).\n` : ''}${rowsOf.size < jobs.length ? `Partial: ${rowsOf.size} of ${jobs.length} jobs finished.\n` : ''}Wall: median of ${QUICK ? 1 : RUNS} runs after a warm-up run of the same workload; cold start: process spawn to model ready;
 RTF = audio s / wall s; peak RSS: the engine process's maximum over all its workloads.
 Every engine runs with the images' allocator setting (${Object.entries(imageAllocatorEnv()).map(([k, v]) => `${k}=${v}`).join(', ')}; Dockerfile.cpu).
 ${short.name}: ${short.files.length} short files submitted at once (AudioDecode batches their windows; the peers take them one by one).
@@ -200,6 +212,7 @@ openai-whisper 20250625 (torch 2.9.1, checkpoint by tools/peers/ct2_to_openai.py
 ${header}
 ${lines.join('\n')}
 `;
-const svg = await rtfChartSvg(rows);
-writeResults(OUT_NAME, md, { machine, rows });
-writeFileSync(join(resultsDir, `${OUT_NAME}.svg`), svg);
+  const svg = await rtfChartSvg(rows);
+  writeResults(OUT_NAME, md, { machine, rows }, final);
+  writeFileSync(join(resultsDir, `${OUT_NAME}.svg`), svg);
+}
