@@ -13,7 +13,12 @@ interface PlotRow {
 }
 
 export async function rtfChartSvg(rows: PlotRow[]): Promise<string> {
-  const values = rows.map((r) => ({ ...r, setting: `${r.model}, ${r.computeType}, beam ${r.beam}` }));
+  // One panel per model and job (greedy int8, greedy float, beam 5): a peer that runs that job at
+  // another precision (openai-whisper's float32, whisper.cpp's f16) shows it in its bar's name.
+  const values = rows.map((r) => {
+    const [job, precision] = r.beam > 1 ? [`beam ${r.beam}`, 'int8'] : r.computeType === 'int8' ? ['int8, greedy', 'int8'] : ['float32, greedy', 'float32'];
+    return { ...r, setting: `${r.model}, ${job}`, engine: r.computeType === precision ? r.engine : `${r.engine} (${r.computeType})` };
+  });
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Real-time factor (audio s / wall s, higher is faster) on CPU',

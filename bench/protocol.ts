@@ -1,12 +1,14 @@
 // What the bench parent asks a worker process for, and what the worker answers (one JSON line).
-// Workers exist per engine: worker-audiodecode.ts, worker-transformers.ts, worker_faster_whisper.py.
+// Workers exist per engine: worker-audiodecode.ts, worker-transformers.ts, worker_faster_whisper.py,
+// worker_openai_whisper.py, worker_whisper_cpp.py.
 
 export interface WorkerSpec {
   /** A model name: tiny.en or base (ONNX from the fixture; CTranslate2 for the faster-whisper workers). */
   model: string;
   /** The spoken language, given to every engine alike (multilingual models would detect it otherwise). */
   language?: string;
-  computeType: 'int8' | 'float32';
+  /** int8 and float32 for every engine; whisper.cpp also float16 (its f16 file; its int8 is q8_0). */
+  computeType: 'int8' | 'float32' | 'float16';
   threads: number;
   /** Timed runs per workload, after one warm-up run of it. */
   runs: number;

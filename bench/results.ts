@@ -5,9 +5,9 @@ import { projectRoot } from '../src/env.js';
 
 export const resultsDir = join(projectRoot, 'bench', 'results');
 
-export function writeResults(name: string, md: string, data: object): void {
+export function writeResults(name: string, md: string, data: object, print = true): void {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${name}.md`), md);
   writeFileSync(join(resultsDir, `${name}.json`), JSON.stringify(data, null, 2) + '\n');
-  process.stdout.write(md);
+  if (print) process.stdout.write(md);
 }
