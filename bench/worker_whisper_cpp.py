@@ -39,7 +39,8 @@ SAMPLE_RATE = 16000
 def transcribe(path: str):
     audio = Model._load_audio(path)  # ffmpeg (or the wav read directly), as model.transcribe(path) would
     segments = model.transcribe(audio)
-    return "".join(s.text for s in segments).strip(), audio.size / SAMPLE_RATE
+    # segments joined by a space: whisper.cpp starts some without one ("you" + "ask" would read "youask")
+    return " ".join(s.text.strip() for s in segments).strip(), audio.size / SAMPLE_RATE
 
 
 def run(files):
