@@ -4,11 +4,11 @@ Sequential: WhisperModel.transcribe without VAD (its default, vad_filter=False).
 BatchedInferencePipeline with its own VAD defaults and the spec's batch size.
 Concurrent workloads run one file after another: one WhisperModel serves one call at a time."""
 import json
-import resource
 import sys
 import time
 
 from faster_whisper import BatchedInferencePipeline, WhisperModel  # noqa: E402
+from worker_protocol import measure  # noqa: E402 (bench/, the script's own directory)
 
 ct2_dir, spec_json = sys.argv[1:3]
 spec = json.loads(spec_json)
@@ -26,19 +26,4 @@ def transcribe(path: str):
     return "".join(s.text for s in segments).strip(), info.duration
 
 
-def run(files):
-    parts = [transcribe(f) for f in files]
-    return " ".join(t for t, _ in parts), sum(d for _, d in parts)
-
-
-ready_at = time.time()  # the parent measures cold start from its spawn time
-results = []
-for workload in spec["workloads"]:
-    text, duration = run(workload["files"])
-    walls = []
-    for _ in range(int(spec["runs"])):
-        t = time.perf_counter()
-        run(workload["files"])
-        walls.append(time.perf_counter() - t)
-    results.append({"name": workload["name"], "audioSeconds": duration, "walls": walls, "text": text})
-print(json.dumps({"readyAt": ready_at, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "results": results}))
+measure(spec, transcribe)

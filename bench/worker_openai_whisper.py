@@ -6,9 +6,7 @@ CPU, float32 only (openai-whisper decodes in fp16 on CUDA alone), torch.set_num_
 model.transcribe with its defaults (temperature fallback 0.0..1.0 by 0.2, conditioning on the previous
 text), the spec's language, fp16=False, beam_size = spec beam when > 1 (greedy otherwise)."""
 import json
-import resource
 import sys
-import time
 
 import torch
 
@@ -23,6 +21,7 @@ torch.set_num_interop_threads(1)
 
 import whisper  # noqa: E402
 from whisper.audio import SAMPLE_RATE  # noqa: E402
+from worker_protocol import measure  # noqa: E402 (bench/, the script's own directory)
 
 model = whisper.load_model(ckpt, device="cpu")
 BEAM = int(spec["beam"])
@@ -38,19 +37,4 @@ def transcribe(path: str):
     return result["text"].strip(), len(audio) / SAMPLE_RATE
 
 
-def run(files):
-    parts = [transcribe(f) for f in files]
-    return " ".join(t for t, _ in parts), sum(d for _, d in parts)
-
-
-ready_at = time.time()  # the parent measures cold start from its spawn time
-results = []
-for workload in spec["workloads"]:
-    text, duration = run(workload["files"])
-    walls = []
-    for _ in range(int(spec["runs"])):
-        t = time.perf_counter()
-        run(workload["files"])
-        walls.append(time.perf_counter() - t)
-    results.append({"name": workload["name"], "audioSeconds": duration, "walls": walls, "text": text})
-print(json.dumps({"readyAt": ready_at, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "results": results}))
+measure(spec, transcribe)

@@ -8,11 +8,10 @@ spec's threads (n_threads), language, and beam search (beam_size) when beam > 1;
 conditions on the previous text as the other engines do by default (pywhispercpp's default is True)."""
 import json
 import os
-import resource
 import sys
-import time
 
 from pywhispercpp.model import Model
+from worker_protocol import measure  # noqa: E402 (bench/, the script's own directory)
 
 ggml_dir, spec_json = sys.argv[1:3]
 spec = json.loads(spec_json)
@@ -43,19 +42,4 @@ def transcribe(path: str):
     return " ".join(s.text.strip() for s in segments).strip(), audio.size / SAMPLE_RATE
 
 
-def run(files):
-    parts = [transcribe(f) for f in files]
-    return " ".join(t for t, _ in parts), sum(d for _, d in parts)
-
-
-ready_at = time.time()  # the parent measures cold start from its spawn time
-results = []
-for workload in spec["workloads"]:
-    text, duration = run(workload["files"])
-    walls = []
-    for _ in range(int(spec["runs"])):
-        t = time.perf_counter()
-        run(workload["files"])
-        walls.append(time.perf_counter() - t)
-    results.append({"name": workload["name"], "audioSeconds": duration, "walls": walls, "text": text})
-print(json.dumps({"readyAt": ready_at, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "results": results}))
+measure(spec, transcribe)
