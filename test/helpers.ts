@@ -35,6 +35,8 @@ export interface Parity {
   transcripts: Record<string, string>;
   /** faster-whisper's greedy long-form segments (seek, conditioned on previous text, no VAD). */
   longform: { clip: string; segments: { start: number; end: number; text: string }[] };
+  /** faster-whisper's beam 5 transcript (float32, language en, no VAD) of the long-form clip. */
+  beam: { clip: string; beamSize: number; text: string };
   /** faster-whisper's word timestamps (CTranslate2's own alignment) of one clip. */
   words: { clip: string; words: { word: string; start: number; end: number }[] };
 }
