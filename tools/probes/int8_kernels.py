@@ -25,6 +25,9 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from verify_conversion import window_features  # noqa: E402  (the fixture's own 30 s window features)
+
 CACHE = Path(os.environ.get("AUDIODECODE_CACHE", Path.home() / ".cache" / "audiodecode"))
 AUDIO = Path(os.environ.get("AUDIODECODE_SHARED", ROOT.parent / "shared")) / "audio"
 WINDOWS = [("jfk.wav", 0), ("gettysburg.wav", 0), ("hifitts/longform.flac", 60), ("hifitts/longform.flac", 150)]
@@ -54,7 +57,7 @@ def encoder_errors(name: str) -> dict:
     windows = []
     for clip, offset in WINDOWS:
         audio = decode_audio(str(AUDIO / clip))[offset * 16000:(offset + 30) * 16000]
-        windows.append(extractor(np.pad(audio, (0, 480000 - len(audio))))[:, :3000].astype(np.float32))
+        windows.append(window_features(extractor, audio))
 
     def ct2(compute_type: str) -> list[np.ndarray]:
         model = ctranslate2.models.Whisper(str(ct2_dir), device="cpu", compute_type=compute_type, intra_threads=2)
