@@ -76,7 +76,7 @@ describe.each([false, true])('transcripts at every level, batched=%s (int8)', (b
     // 0.8 points (batched) by -30 dB on the same weights: the model hears a quieter voice a little
     // differently. Not the gate: the regions above are faster-whisper's. Batched on this AMD EPYC
     // in a later clean-clone CI run: 5.2 / 5.2 / 6.5 / 6.5 % (4 of 317 words at -20 dB). Bounded at
-    // 1 point to -20 dB sequential, 2 points batched (its chunks move with the level) and at -30 dB.
+    // 1 point to -20 dB sequential, 2 points batched and at -30 dB.
     for (const [i, db] of LEVELS_DB.entries()) {
       const bound = batched || db <= -30 ? 0.02 : 0.01;
       expect(wer[i] - wer[0], `${clip} at ${db} dB: WER ${wer.map((w) => (100 * w).toFixed(1)).join(' / ')} %`).toBeLessThanOrEqual(bound + 1e-9);
