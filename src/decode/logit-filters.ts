@@ -68,11 +68,15 @@ export function applyFilters(logits: Float32Array, generated: number[], ctx: Fil
  */
 export function filteredLogSumExp(original: Float32Array, filtered: Float32Array, originalLogZ?: number): number {
   if (originalLogZ === undefined || !Number.isFinite(originalLogZ)) return logSumExp(filtered, 0, filtered.length);
+  // one walk of the vocabulary counts and sums the removed entries (a beam step runs this per hypothesis)
+  const mostRemoved = filtered.length / 8;
   let removedCount = 0;
-  for (let i = 0; i < filtered.length; i++) if (filtered[i] === -Infinity && original[i] !== -Infinity) removedCount++;
-  if (removedCount > filtered.length / 8) return logSumExp(filtered, 0, filtered.length);
   let removed = 0;
-  for (let i = 0; i < filtered.length; i++) if (filtered[i] === -Infinity && original[i] !== -Infinity) removed += Math.exp(original[i] - originalLogZ);
+  for (let i = 0; i < filtered.length; i++) {
+    if (filtered[i] !== -Infinity || original[i] === -Infinity) continue;
+    if (++removedCount > mostRemoved) return logSumExp(filtered, 0, filtered.length);
+    removed += Math.exp(original[i] - originalLogZ);
+  }
   if (removed > 0.99) return logSumExp(filtered, 0, filtered.length);
   return originalLogZ + Math.log1p(-removed);
 }
