@@ -69,6 +69,36 @@ describe('decoder steps (float32, native layout)', () => {
     expect(filteredLogSumExp(step.logits, filtered, step.logZ![0])).toBeCloseTo(logSumExp(filtered, 0, filtered.length), 4);
   });
 
+  it('beam rows over one copy of each window\'s audio decode as rows over their own copies', async () => {
+    const { loaded, windows, options } = await setup();
+    const { model } = loaded;
+    expect(model.sharesAudioRows).toBe(true); // the fixture's converter groups rows
+    const features = new Float32Array(2 * windows[0].length);
+    windows.forEach((w, i) => features.set(w, i * w.length));
+    const audio = await model.encode(features, 2, CHUNK_FRAMES);
+    const G = 3; // hypotheses per window: rows 0-2 read window 0, rows 3-5 window 1
+    const rows = [0, 0, 0, 1, 1, 1];
+    const sot = options.sotSequence;
+    const prompt = BigInt64Array.from(rows.flatMap(() => sot), BigInt);
+    // a different continuation per row, so the rows are not copies of each other
+    const next = BigInt64Array.from(rows, (_, r) => BigInt(loaded.tokenizer.timestampBegin + r));
+    const run = async (rowsAudio: typeof audio): Promise<{ logits: Float32Array; alignment: Float32Array }> => {
+      const first = await model.decode(prompt, sot.length, rowsAudio, null);
+      const step = await model.decode(next, 1, rowsAudio, first.cache, true);
+      return { logits: step.logits.slice(), alignment: (step.alignment!.data as Float32Array).slice() };
+    };
+    const shared = await run(audio);
+    const copied = await run(model.selectRows(audio, rows));
+    expect(shared.logits.length).toBe(G * 2 * model.config.vocabSize);
+    expect(maxAbsDiff(shared.logits, copied.logits)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(shared.alignment, copied.alignment)).toBeLessThan(1e-5);
+    // and the rows really differ (a window's rows, and the two windows)
+    const vocab = model.config.vocabSize;
+    expect(maxAbsDiff(shared.logits.subarray(0, vocab), shared.logits.subarray(vocab, 2 * vocab))).toBeGreaterThan(0.01);
+    expect(maxAbsDiff(shared.logits.subarray(0, vocab), shared.logits.subarray(3 * vocab, 4 * vocab))).toBeGreaterThan(0.01);
+    model.releaseAudio(audio);
+  });
+
   it('decoding twice from the same (older) cache gives the same step: reused buffers never overwrite a live cache', async () => {
     const { loaded, windows, options } = await setup();
     const { model } = loaded;

@@ -220,6 +220,23 @@ class Graph:
         probs = self.op("Softmax", [scores], axis=-1, outputs=[probs_name] if probs_name else None)
         return self.op("MatMul", [probs, v])
 
+    def dim(self, x: str, start: int, end: int) -> str:
+        """Dimensions start..end-1 of x's shape, as a 1-d int64 tensor."""
+        return self.op("Shape", [x], start=start, end=end)
+
+    def group_rows(self, x: str, audio: str) -> str:
+        """[B, H, S, X] -> [A, H, G*S, X], where A is `audio`'s batch and G = B / A: the G consecutive
+        rows that share one audio row (a window's beam hypotheses) become query positions of it."""
+        split = self.op("Reshape", [x, self.op("Concat", [self.dim(audio, 0, 1), self.const([-1]), self.dim(x, 1, 4)], axis=0)])  # [A, G, H, S, X]
+        grouped = self.op("Transpose", [split], perm=[0, 2, 1, 3, 4])  # [A, H, G, S, X]
+        return self.op("Reshape", [grouped, self.op("Concat", [self.dim(grouped, 0, 2), self.const([-1]), self.dim(grouped, 4, 5)], axis=0)])
+
+    def ungroup_rows(self, x: str, seq: str) -> str:
+        """[A, H, G*S, X] -> [A*G, H, S, X], the inverse of group_rows; `seq` is [S] (1-d int64)."""
+        split = self.op("Reshape", [x, self.op("Concat", [self.dim(x, 0, 2), self.const([-1]), seq, self.dim(x, 3, 4)], axis=0)])  # [A, H, G, S, X]
+        rows = self.op("Transpose", [split], perm=[0, 2, 1, 3, 4])  # [A, G, H, S, X]
+        return self.op("Reshape", [rows, self.op("Concat", [self.const([-1]), self.dim(rows, 2, 5)], axis=0)])
+
     def model(self, inputs, outputs, name: str) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)], producer_name="audiodecode")
@@ -233,8 +250,8 @@ def quantize_columns(weight_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(weight_t / scale).astype(np.int8), scale.astype(np.float32)
 
 
-def _kv_info(name: str, g: Graph, dims: Dims, length: str) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, g.onnx_dtype, ["batch", dims.n_heads, length, dims.head_dim])
+def _kv_info(name: str, g: Graph, dims: Dims, length: str, batch: str = "batch") -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, g.onnx_dtype, [batch, dims.n_heads, length, dims.head_dim])
 
 
 def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False, int8: bool = False) -> onnx.ModelProto:
@@ -280,8 +297,10 @@ def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False,
     return g.model(inputs, outputs, "whisper_encoder")
 
 
-def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_name, probs_name=None) -> str:
-    """Shared decoder stack. Returns the final hidden states [B, S, D]."""
+def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_name, probs_name=None, shared_audio: bool = False) -> str:
+    """Shared decoder stack. Returns the final hidden states [B, S, D]. shared_audio: the cross
+    keys/values hold A rows, each shared by B / A consecutive token rows (probs_name then names
+    [A, H, (B/A)*S, T] tensors)."""
     past_len = g.op("Gather", [g.op("Shape", [past_name(0, "key")]), g.const(2)], axis=0)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
     total = g.op("Add", [past_len, seq_len])
@@ -295,6 +314,7 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
     query_pos = g.op("Unsqueeze", [positions, g.const([1])])
     blocked = g.op("Greater", [key_pos, query_pos])
     mask = g.op("Where", [blocked, g.scalar(float(np.finfo(g.dtype).min)), g.scalar(0.0)])
+    seq_dim = g.dim("input_ids", 1, 2) if shared_audio else None  # [S], to ungroup the cross-attention
     for i in range(dims.decoder_layers):
         p = f"decoder/layer_{i}"
         h = g.layer_norm(x, w, f"{p}/self_attention/layer_norm")
@@ -306,7 +326,14 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
         x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/self_attention/linear_1")])
         h = g.layer_norm(x, w, f"{p}/attention/layer_norm")
         q = g.split_heads(g.linear(h, w, f"{p}/attention/linear_0"), dims)
-        a = g.attention(q, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs_name(i) if probs_name else None)
+        probs = probs_name(i) if probs_name else None
+        if shared_audio:
+            # beam hypotheses of one window attend to one copy of its cross keys/values, as extra
+            # query positions: one [G, T] product per head instead of G reads of 1500 frames
+            grouped = g.group_rows(q, cross_name(i, "key"))
+            a = g.ungroup_rows(g.attention(grouped, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs), seq_dim)
+        else:
+            a = g.attention(q, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs)
         x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/attention/linear_2")])
         h = g.layer_norm(x, w, f"{p}/ffn/layer_norm")
         h = g.linear(g.gelu(g.linear(h, w, f"{p}/ffn/linear_0")), w, f"{p}/ffn/linear_1")
@@ -323,9 +350,11 @@ def _logits(g: Graph, w: dict, hidden: str, last_only: bool) -> str:
 
 
 def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads: list[tuple[int, int]] | None = None, int8: bool = False) -> onnx.ModelProto:
-    """input_ids [B, S], past_k_i/past_v_i [B, H, P, Dh], cross_k_i/cross_v_i [B, H, 1500, Dh]
+    """input_ids [B, S], past_k_i/past_v_i [B, H, P, Dh], cross_k_i/cross_v_i [A, H, 1500, Dh]
+    (A divides B: token rows a*G .. a*G+G-1, G = B / A, read audio row a; "audio_batch" in the
+    input shapes tells the runtime it may pass a window's audio once for all its beams)
     -> logits [B, V] (last position only), logsumexp [B] (of each logits row), present_k_i/present_v_i [B, H, P+S, Dh],
-    alignment [B, A, S, 1500] (cross-attention of the alignment heads, for word timestamps;
+    alignment [B, N, S, 1500] (cross-attention of the N alignment heads, for word timestamps;
     onnxruntime computes it only when the caller fetches it)."""
     g = Graph(dtype, int8=int8)
     hidden = _decoder_body(
@@ -334,6 +363,7 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
         cross_name=lambda i, kind: f"cross_{kind[0]}_{i}",
         present_name=lambda i, kind: f"present_{kind[0]}_{i}",
         probs_name=lambda i: f"cross_probs_{i}",
+        shared_audio=True,
     )
     last = g.op("Gather", [hidden, g.const(-1)], axis=1)  # [B, D]
     logits = g.op("Identity", [_logits(g, w, last, last_only=True)], outputs=["logits"])
@@ -348,7 +378,7 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
     heads = alignment_heads or []
     if heads:
         picked = [g.op("Gather", [f"cross_probs_{layer}", g.const([head])], axis=1) for layer, head in heads]
-        align = g.op("Concat", picked, axis=1) if len(picked) > 1 else picked[0]
+        align = g.ungroup_rows(g.op("Concat", picked, axis=1) if len(picked) > 1 else picked[0], g.dim("input_ids", 1, 2))
         g.op("Cast", [align], to=TensorProto.FLOAT, outputs=["alignment"]) if g.dtype != np.float32 else g.op("Identity", [align], outputs=["alignment"])
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", dims.vocab]),
@@ -356,7 +386,7 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
     for i in range(dims.decoder_layers):
         inputs += [_kv_info(f"past_k_{i}", g, dims, "past"), _kv_info(f"past_v_{i}", g, dims, "past")]
     for i in range(dims.decoder_layers):
-        inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx")]
+        inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx", batch="audio_batch"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx", batch="audio_batch")]
     for i in range(dims.decoder_layers):
         outputs += [_kv_info(f"present_k_{i}", g, dims, "total"), _kv_info(f"present_v_{i}", g, dims, "total")]
     if heads:

@@ -47,9 +47,11 @@ export async function beamDecodeBatch(
   const B = options.beamSize;
   const vocab = model.config.vocabSize;
   const fed = await feedPrompts(model, tokenizer, audio, prompts);
-  // every window's state copied into B rows: row w*B + b is hypothesis b of window w
+  // every window's decoder state copied into B rows: row w*B + b is hypothesis b of window w
   const expand = Array.from({ length: windows * B }, (_, r) => Math.floor(r / B));
-  const rowsAudio = model.selectRows(audio, expand);
+  // a decoder that groups rows reads each window's encoder state once for its B hypotheses (the
+  // cross-attention over 1500 frames was most of a beam step); older ones get B copies
+  const rowsAudio = model.sharesAudioRows ? audio : model.selectRows(audio, expand);
   let cache = model.selectCacheRows(fed.step.cache, expand);
   let logits: Float32Array = new Float32Array(windows * B * vocab);
   expand.forEach((w, r) => logits.set(fed.step.logits.subarray(w * vocab, (w + 1) * vocab), r * vocab));

@@ -41,6 +41,11 @@ export interface WhisperOnnx {
   readonly layout: Layout;
   readonly config: WhisperConfig;
   readonly supportsAlignment: boolean;
+  /**
+   * Whether decode() takes B token rows over A audio rows (A divides B; token rows a*G .. a*G+G-1,
+   * G = B / A, read audio row a): a window's beam hypotheses then share one copy of its encoder state.
+   */
+  readonly sharesAudioRows: boolean;
   encode(features: Float32Array, batch: number, frames: number): Promise<EncodedAudio>;
   /** tokens: [batch x seq] ids fed after `cache` (null on the first step). */
   decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment?: boolean): Promise<DecodeStep>;
@@ -113,6 +118,7 @@ function lastPositionLogits(logits: Tensor): Float32Array {
 abstract class BaseOnnx implements WhisperOnnx {
   abstract readonly layout: Layout;
   abstract readonly supportsAlignment: boolean;
+  abstract readonly sharesAudioRows: boolean;
   protected readonly kvType: 'float32' | 'float16';
 
   constructor(
@@ -158,7 +164,12 @@ class NativeOnnx extends BaseOnnx {
     super(config, encoder, decoder, 'past_k_0');
     this.supportsAlignment = decoder.outputNames.includes('alignment');
     this.hasLogZ = decoder.outputNames.includes('logsumexp'); // models converted before it was added lack it
+    // models converted before the decoder grouped beams over one audio row name that dimension "batch"
+    const cross = decoder.inputMetadata.find((m) => m.name === 'cross_k_0');
+    this.sharesAudioRows = cross !== undefined && cross.isTensor && cross.shape[0] === 'audio_batch';
   }
+
+  readonly sharesAudioRows: boolean;
 
   private readonly hasLogZ: boolean;
 
@@ -207,7 +218,7 @@ class NativeOnnx extends BaseOnnx {
    * selectCacheRows on it) overwrites: read them before that, as the decoding loops do.
    */
   async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment = false): Promise<DecodeStep> {
-    const batch = audio.batch;
+    const batch = tokens.length / seq; // token rows: a multiple of audio.batch where sharesAudioRows
     const length = (cache?.length ?? 0) + seq;
     const feeds: Feeds = { input_ids: new ort.Tensor('int64', tokens, [batch, seq]), ...audio.tensors };
     const L = this.config.decoderLayers;
@@ -257,6 +268,7 @@ interface NativeCache extends DecoderCache {
 class CommunityOnnx extends BaseOnnx {
   readonly layout = 'community' as const;
   readonly supportsAlignment = false;
+  readonly sharesAudioRows = false;
 
   constructor(config: WhisperConfig, encoder: ort.InferenceSession, decoder: ort.InferenceSession) {
     super(config, encoder, decoder, 'past_key_values.0.decoder.key');
