@@ -12,24 +12,34 @@ import { feedPrompts, type DecodedSequence, type DecodeOptions, type DecodeTimin
 import { applyFilters, filteredLogSumExp } from './logit-filters.js';
 
 interface Hypothesis {
-  tokens: number[];
+  /** Never changed once made: continuations share it as their parent's. */
+  readonly tokens: number[];
   logprob: number;
 }
 
-/** The `count` largest entries of `x` (indices), without sorting the whole vocabulary. */
+/** One continuation of a live hypothesis: its token, summed log-probability and decoder row. */
+interface Candidate {
+  parent: Hypothesis;
+  token: number;
+  logprob: number;
+  source: number;
+}
+
+/** The `count` largest entries of `x` (indices, largest first), without sorting the whole vocabulary. */
 function topK(x: Float32Array, count: number): number[] {
   const best: number[] = [];
+  let floor = -Infinity; // the smallest kept value once `count` are kept: most entries stop at this one test
   for (let i = 0; i < x.length; i++) {
-    if (x[i] === -Infinity) continue;
-    if (best.length < count || x[i] > x[best[best.length - 1]]) {
-      let at = best.length < count ? best.length : best.length - 1;
-      if (best.length < count) best.push(i);
-      while (at > 0 && x[best[at - 1]] < x[i]) {
-        best[at] = best[at - 1];
-        at--;
-      }
-      best[at] = i;
+    const v = x[i];
+    if (v <= floor) continue;
+    let at = best.length < count ? best.length : best.length - 1;
+    if (best.length < count) best.push(i);
+    while (at > 0 && x[best[at - 1]] < v) {
+      best[at] = best[at - 1];
+      at--;
     }
+    best[at] = i;
+    if (best.length === count) floor = x[best[count - 1]];
   }
   return best;
 }
@@ -73,7 +83,8 @@ export async function beamDecodeBatch(
         for (let b = 0; b < B; b++) nextTokens[w * B + b] = BigInt(tokenizer.eot);
         continue;
       }
-      const candidates: (Hypothesis & { source: number })[] = [];
+      // a continuation names its parent and token: only the B kept ones copy the token list
+      const candidates: Candidate[] = [];
       for (let b = 0; b < B; b++) {
         const hyp = beams[w][b];
         if (hyp.logprob === -Infinity) continue;
@@ -82,16 +93,16 @@ export async function beamDecodeBatch(
         applyFilters(row, hyp.tokens, options.filters);
         const rowLogZ = filteredLogSumExp(original, row, logZ?.[w * B + b]);
         // a hypothesis' best B + 1 hold every one of its continuations that the step below can use
-        for (const token of topK(row, B + 1)) candidates.push({ tokens: [...hyp.tokens, token], logprob: hyp.logprob + row[token] - rowLogZ, source: w * B + b });
+        for (const token of topK(row, B + 1)) candidates.push({ parent: hyp, token, logprob: hyp.logprob + row[token] - rowLogZ, source: w * B + b });
       }
       const ranked = candidates.sort((a, b) => b.logprob - a.logprob).slice(0, 2 * B);
-      const ends = (c: Hypothesis): boolean => c.tokens[c.tokens.length - 1] === tokenizer.eot;
-      const next: (Hypothesis & { source: number })[] = [];
+      const ends = (c: Candidate): boolean => c.token === tokenizer.eot;
+      const next: Candidate[] = [];
       let spare = B; // the next continuation from the second half
       for (let k = 0; k < Math.min(B, ranked.length); k++) {
-        let c: (Hypothesis & { source: number }) | undefined = ranked[k];
+        let c: Candidate | undefined = ranked[k];
         if (ends(c) || lastStep) {
-          finished[w].push({ tokens: ends(c) ? c.tokens.slice(0, -1) : c.tokens, logprob: c.logprob });
+          finished[w].push({ tokens: ends(c) ? c.parent.tokens : [...c.parent.tokens, c.token], logprob: c.logprob });
           c = undefined;
           for (; spare < ranked.length && !c; spare++) if (!ends(ranked[spare])) c = ranked[spare];
         }
@@ -100,9 +111,9 @@ export async function beamDecodeBatch(
       if (finished[w].length >= B || next.length === 0 || lastStep) done[w] = true;
       for (let b = 0; b < B; b++) {
         const c = next[b];
-        beams[w][b] = c ? { tokens: c.tokens, logprob: c.logprob } : { tokens: [], logprob: -Infinity };
+        beams[w][b] = c ? { tokens: [...c.parent.tokens, c.token], logprob: c.logprob } : { tokens: [], logprob: -Infinity };
         sources[w * B + b] = c ? c.source : w * B;
-        nextTokens[w * B + b] = BigInt(c ? c.tokens[c.tokens.length - 1] : tokenizer.eot);
+        nextTokens[w * B + b] = BigInt(c ? c.token : tokenizer.eot);
       }
     }
     if (!done.includes(false) || n === maxNew - 1) break;
