@@ -1,6 +1,7 @@
 // No words lost to the VAD gate at ordinary recording levels (a distant microphone is -20 dB):
 // our Silero probabilities and speech regions are faster-whisper's on the same audio, frame by
 // frame, and the transcript at every level keeps the words of the 0 dB one, in both modes.
+import { diffArrays } from 'diff';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { cacheDir } from '../src/env.js';
 import { BATCHED_VAD, DEFAULT_VAD, SileroVad, type VadOptions } from '../src/pipeline/vad.js';
 import { WhisperInference } from '../src/pipeline/whisper-inference.js';
-import { wordErrorRate } from '../src/text/wer.js';
+import { normalizeText, wordErrorRate } from '../src/text/wer.js';
 import { audioPath, referenceText, scratch, TEST_MODEL } from './helpers.js';
 
 const LEVELS_DB = [0, -10, -20, -30];
@@ -63,24 +64,38 @@ describe('VAD at -0 to -30 dB (Silero v6, as faster-whisper runs it)', () => {
   }, 120_000);
 });
 
+describe('words lost in one place', () => {
+  it('counts a dropped phrase, not words heard differently', () => {
+    const jfk = referenceText('jfk.wav');
+    expect(wordsLostInOnePlace(jfk, jfk.replace('Americans, ask not what your ', ''))).toBe(5);
+    expect(wordsLostInOnePlace(jfk, jfk.replace('ask not what your country', 'ask knot watt yore county'))).toBe(0);
+    expect(wordsLostInOnePlace(jfk, jfk)).toBe(0);
+  });
+});
+
 describe.each([false, true])('transcripts at every level, batched=%s (int8)', (batched) => {
   const whisper = new WhisperInference({ model: TEST_MODEL, device: 'cpu', computeType: 'int8', useBatchedInference: batched, batchSize: 8, log: () => undefined });
   afterAll(() => whisper.close());
 
   it.each(CLIPS)('%s keeps the words of the 0 dB transcript at -10, -20 and -30 dB', async (clip) => {
-    const wer: number[] = [];
-    for (const db of LEVELS_DB) wer.push(wordErrorRate(referenceText(clip), (await whisper.transcribeFile(atLevel(clip, db), { language: 'en' })).text));
-    // measured, tiny.en int8 on longform: sequential 4.3 / 3.9 / 5.2 / 5.0 % on one AMD EPYC and
-    // 4.1 / 4.7 / 4.9 / 5.5 % on another (int8 kernels round differently per CPU), batched (with
-    // timestamp tokens) 6.3 / 6.8 / 6.3 / 7.9 %; faster-whisper itself drifts 0.6 (sequential) and
-    // 0.8 points (batched) by -30 dB on the same weights: the model hears a quieter voice a little
-    // differently. Not the gate: the regions above are faster-whisper's. Batched on this AMD EPYC
-    // in a later clean-clone CI run: 5.2 / 5.2 / 6.5 / 6.5 % (4 of 317 words at -20 dB). Bounded at
-    // 1 point to -20 dB sequential, 2 points batched and at -30 dB.
+    const texts: string[] = [];
+    for (const db of LEVELS_DB) texts.push((await whisper.transcribeFile(atLevel(clip, db), { language: 'en' })).text);
+    const wer = texts.map((text) => wordErrorRate(referenceText(clip), text));
+    const summary = `WER ${wer.map((w) => (100 * w).toFixed(1)).join(' / ')} %`;
+    // A gate that drops speech leaves a run of the 0 dB words with nothing in their place (Silero
+    // v5 lost "Americans ask not what your", 5 words, from jfk.wav at -20 dB). A quieter voice only
+    // makes the model hear some words differently: words replaced, not lost. Measured, tiny.en on
+    // longform, int8: at most 3 words lost in one place (sequential, -30 dB, "went up to it and
+    // handled it i" heard as "went unhandled it and"), 1 batched; float32: 1 in either mode.
     for (const [i, db] of LEVELS_DB.entries()) {
-      const bound = batched || db <= -30 ? 0.02 : 0.01;
-      expect(wer[i] - wer[0], `${clip} at ${db} dB: WER ${wer.map((w) => (100 * w).toFixed(1)).join(' / ')} %`).toBeLessThanOrEqual(bound + 1e-9);
+      expect(wordsLostInOnePlace(texts[0], texts[i]), `${clip} at ${db} dB: ${summary}`).toBeLessThanOrEqual(4);
     }
+    // and the rest stays the model's own accuracy: WER moves with the level as faster-whisper's does
+    // on the same weights (0.6 sequential, 0.8 points batched by -30 dB), and int8 rounds differently
+    // per CPU. Measured over the four levels, int8, in three runs on AMD EPYC machines: sequential
+    // 3.9-5.5 %, batched 5.0-7.9 % (at most 2.2 points above its 0 dB WER); float32 4.3-5.4 % and
+    // 5.2-6.5 %. Bounded at 3 points.
+    for (const [i, db] of LEVELS_DB.entries()) expect(wer[i] - wer[0], `${clip} at ${db} dB: ${summary}`).toBeLessThanOrEqual(0.03);
   }, 240_000);
 
   it('30 s of silence is still empty', async () => {
@@ -91,3 +106,15 @@ describe.each([false, true])('transcripts at every level, batched=%s (int8)', (b
     expect(result.duration).toBeCloseTo(30, 1);
   });
 });
+
+/** The most words of `before` that `after` lost in one place: per run of edits, words removed minus words put in their place. */
+function wordsLostInOnePlace(before: string, after: string): number {
+  let most = 0;
+  let run = 0;
+  for (const change of diffArrays(normalizeText(before), normalizeText(after))) {
+    if (change.added || change.removed) run += change.removed ? change.count : -change.count;
+    else [most, run] = [Math.max(most, run), 0]; // a run of edits ends at words both share
+  }
+  return Math.max(most, run);
+  return most;
+}
