@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { decodeAudio } from '../src/audio/ffmpeg.js';
 import { AudioDecodeError } from '../src/errors.js';
@@ -7,6 +7,16 @@ import { wordErrorRate } from '../src/text/wer.js';
 import { audioPath, parity, referenceText, TEST_MODEL } from './helpers.js';
 
 const CLIP_SECONDS = 11.0;
+
+/** Decoded audio files still open: each is unlinked once open, so a descriptor is all that is left of one. */
+const openDecodedFiles = (): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).includes('/audiodecode-');
+    } catch {
+      return false; // closed between the listing and the lookup
+    }
+  }).length;
 
 describe.each([
   ['float32', 'native'],
@@ -89,15 +99,6 @@ describe('WhisperInference inputs and errors', () => {
   });
 
   it('lets go of the decoded audio file whether a transcription succeeds, fails or is aborted', async () => {
-    // the file is unlinked once open, so an open descriptor is all that would be left of it
-    const openDecodedFiles = (): number =>
-      readdirSync('/proc/self/fd').filter((fd) => {
-        try {
-          return readlinkSync(`/proc/self/fd/${fd}`).includes('/audiodecode-');
-        } catch {
-          return false; // closed between the listing and the lookup
-        }
-      }).length;
     await whisper.transcribeFile(audioPath('jfk.wav'));
     const failed = await whisper.transcribeFile(audioPath('jfk.wav'), { onProgress: () => { throw new Error('a failure after the audio was decoded'); } }).catch((e: unknown) => e);
     expect((failed as Error).message).toBe('a failure after the audio was decoded');
@@ -106,6 +107,25 @@ describe('WhisperInference inputs and errors', () => {
     setTimeout(() => controller.abort(), 300);
     expect((await aborted as Error).name).toBe('AbortError');
     expect(openDecodedFiles()).toBe(0);
+  });
+
+  it('decodes the first call\'s audio while the model loads, and gives the same errors as a loaded engine, leaving no file open', async () => {
+    const fresh = (model = TEST_MODEL): WhisperInference => new WhisperInference({ model, device: 'cpu', log: () => undefined });
+    const first = fresh();
+    expect(wordErrorRate(referenceText('jfk.wav'), (await first.transcribeFile(audioPath('jfk.wav'))).text)).toBe(0);
+    await first.close();
+    const errors: AudioDecodeError[] = [];
+    for (const [model, input, options] of [
+      [TEST_MODEL, audioPath('jfk.wav'), { language: 'de' }], // options refused once the model says it is English-only
+      [TEST_MODEL, new TextEncoder().encode('definitely not audio '.repeat(100)), {}], // ffmpeg fails during the load
+      ['no-such-model', audioPath('gettysburg.wav'), {}], // the load fails while ffmpeg decodes
+    ] as const) {
+      const whisper = fresh(model);
+      errors.push((await whisper.transcribe(input, options).catch((e: unknown) => e)) as AudioDecodeError);
+      await whisper.close().catch(() => undefined);
+    }
+    expect(errors.map((e) => e.code)).toEqual(['invalid_language', 'invalid_audio', 'model_not_found']);
+    await vi.waitFor(() => expect(openDecodedFiles()).toBe(0), { timeout: 10_000 }); // an early decode still running closes when it ends
   });
 
   it('names the fixture command when a model is missing', async () => {

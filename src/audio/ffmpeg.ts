@@ -1,8 +1,8 @@
 // Decode any container/codec ffmpeg knows to 16 kHz mono 16-bit PCM (what faster-whisper's decoder
 // produces too), into a file the engine reads window by window (src/audio/source.ts).
 import { spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, openSync } from 'node:fs';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,9 +65,14 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
   if (typeof input !== 'string' && input.byteLength === 0) {
     throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)', 'input');
   }
-  const dir = await mkdtemp(join(tmpdir(), 'audiodecode-')).catch((err: Error) => {
-    throw new AudioDecodeError('no_scratch_space', `cannot create the file to decode into under ${tmpdir()} (${err.message}): set TMPDIR to a writable directory`);
-  });
+  let dir: string;
+  try {
+    // synchronous (one mkdir): a file path then reaches ffmpeg within this call, so it decodes even
+    // while the caller's next step holds the main thread (the first run's model load)
+    dir = mkdtempSync(join(tmpdir(), 'audiodecode-'));
+  } catch (err) {
+    throw new AudioDecodeError('no_scratch_space', `cannot create the file to decode into under ${tmpdir()} (${(err as Error).message}): set TMPDIR to a writable directory`);
+  }
   try {
     const path = join(dir, 'audio.s16le');
     const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);

@@ -38,9 +38,8 @@ program
       batchSize: opts.batchSize,
       threads: opts.threads,
     });
-    const info = await whisper.describe();
-    process.stderr.write(`audiodecode: ${info.modelDir} (${info.layout}, ${info.device}, ${info.computeType}, ${info.threads} threads)\n`);
-    const result = await whisper.transcribeFile(file, {
+    // started before the model is loaded, so that ffmpeg decodes the file meanwhile
+    const transcribing = whisper.transcribeFile(file, {
       language: opts.language,
       task: opts.task,
       initialPrompt: opts.prompt,
@@ -49,6 +48,10 @@ program
       withTimestamps: showsSegmentTimes(opts.format as Format) || undefined,
       onProgress: (done, total) => process.stderr.write(`\raudiodecode: ${done.toFixed(1)} / ${total.toFixed(1)} s`),
     });
+    transcribing.catch(() => undefined); // a failed load rejects describe() first; that is the error shown
+    const info = await whisper.describe();
+    process.stderr.write(`audiodecode: ${info.modelDir} (${info.layout}, ${info.device}, ${info.computeType}, ${info.threads} threads)\n`);
+    const result = await transcribing;
     const { timings } = result;
     const seconds = (ms: number): string => (ms / 1000).toFixed(2);
     const stages = (['decode', 'vad', 'features', 'encode', 'generate'] as const).map((stage) => `${stage} ${seconds(timings[stage])}`).join(', ');

@@ -21,6 +21,7 @@ const UNHEARD_LANGUAGE = 'en';
 
 export class WhisperInference {
   private loading?: Promise<Engine>;
+  private loaded = false;
   private batches = 0;
   /** Set once the model is loaded; the scheduler only runs after that (batched transcriptions await the load). */
   private runtime?: RuntimeChoice;
@@ -49,7 +50,7 @@ export class WhisperInference {
   }
 
   private engine(): Promise<Engine> {
-    this.loading ??= this.open();
+    this.loading ??= this.open().then((engine) => ((this.loaded = true), engine));
     return this.loading;
   }
 
@@ -91,20 +92,36 @@ export class WhisperInference {
 
   /** A file path, encoded bytes (any format ffmpeg reads), or 16 kHz mono samples. */
   async transcribe(input: AudioInput | Float32Array, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
-    const started = performance.now();
-    const engine = await this.engine();
     const resolved = resolveOptions(options, this.options.useBatchedInference);
-    const language = checkOptions(engine, resolved); // before any work is spent on the audio
+    // A loaded engine checks the options before any work is spent on the audio. While the model is
+    // still loading (onnxruntime holds the main thread for that), ffmpeg decodes beside it in its
+    // own process: a first run (the CLI, a cold pod) does not wait for one and then the other.
+    const early = this.loaded ? undefined : this.decodeInput(input, resolved);
+    early?.catch(() => undefined); // its failure is reported below, once the load is done
+    let engine: Engine;
+    let language: string | undefined;
+    try {
+      engine = await this.engine();
+      language = checkOptions(engine, resolved);
+    } catch (err) {
+      early?.then((audio) => audio.close(), () => undefined);
+      throw err;
+    }
+    // from here: the model's load is not the transcription's time; an early decode counts for what it adds
+    const started = performance.now();
     const timings: Timings = { decode: 0, vad: 0, features: 0, encode: 0, generate: 0, total: 0 };
-    const t = performance.now();
-    // decoded audio stays in its file, read window by window; a caller's float samples are used as they are
-    const audio = input instanceof Float32Array ? new MemoryAudio(input) : await decodeToFile(input, { maxSeconds: resolved.maxAudioSeconds, signal: resolved.signal });
-    timings.decode = performance.now() - t;
+    const audio = await (early ?? this.decodeInput(input, resolved));
+    timings.decode = performance.now() - started;
     try {
       return await this.transcribeAudio(engine, audio, language, resolved, timings, started);
     } finally {
       audio.close();
     }
+  }
+
+  /** Decoded audio stays in its file, read window by window; a caller's float samples are used as they are. */
+  private async decodeInput(input: AudioInput | Float32Array, options: ResolvedOptions): Promise<AudioSource> {
+    return input instanceof Float32Array ? new MemoryAudio(input) : decodeToFile(input, { maxSeconds: options.maxAudioSeconds, signal: options.signal });
   }
 
   private async transcribeAudio(engine: Engine, samples: AudioSource, language: string | undefined, options: ResolvedOptions, timings: Timings, started: number): Promise<TranscriptionResult> {
@@ -135,6 +152,7 @@ export class WhisperInference {
   async close(): Promise<void> {
     if (this.loading) await releaseEngine(await this.loading);
     this.loading = undefined;
+    this.loaded = false;
   }
 }
 
