@@ -99,6 +99,29 @@ describe('decoder steps (float32, native layout)', () => {
     model.releaseAudio(audio);
   });
 
+  it('the cache kept in our buffers: a text fed at once, token by token (past a store\'s growth), or in one piece after a cached past gives the same logits, on two rows', async () => {
+    const { loaded, windows, options } = await setup();
+    const { model, tokenizer } = loaded;
+    const features = new Float32Array(2 * windows[0].length);
+    windows.forEach((w, i) => features.set(w, i * w.length));
+    const audio = await model.encode(features, 2, CHUNK_FRAMES);
+    const text = tokenizer.encodeText(' Four score and seven years ago our fathers brought forth on this continent a new nation, conceived in liberty, and dedicated to the proposition that all men are created equal. Now we are engaged in a great civil war.');
+    const tokens = [...options.sotSequence, ...text]; // 40 and more: a new store holds 32 positions beyond its first step
+    expect(text.length).toBeGreaterThan(33);
+    const rows = (from: number, to: number): BigInt64Array => BigInt64Array.from([0, 1].flatMap(() => tokens.slice(from, to)), BigInt);
+    const atOnce = (await model.decode(rows(0, tokens.length), tokens.length, audio, null)).logits.slice();
+    let step = await model.decode(rows(0, 1), 1, audio, null);
+    for (let i = 1; i < tokens.length; i++) step = await model.decode(rows(i, i + 1), 1, audio, step.cache);
+    const oneByOne = step.logits.slice();
+    const first = await model.decode(rows(0, 1), 1, audio, null);
+    const inOnePiece = (await model.decode(rows(1, tokens.length), tokens.length - 1, audio, first.cache)).logits.slice();
+    expect(maxAbsDiff(oneByOne, atOnce)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(inOnePiece, atOnce)).toBeLessThan(1e-3);
+    const vocab = model.config.vocabSize;
+    expect(maxAbsDiff(atOnce.subarray(0, vocab), atOnce.subarray(vocab, 2 * vocab))).toBeGreaterThan(0.01); // two windows, two rows
+    model.releaseAudio(audio);
+  });
+
   it('decoding twice from the same (older) cache gives the same step: reused buffers never overwrite a live cache', async () => {
     const { loaded, windows, options } = await setup();
     const { model } = loaded;

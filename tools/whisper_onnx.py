@@ -297,11 +297,16 @@ def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False,
     return g.model(inputs, outputs, "whisper_encoder")
 
 
-def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_name, probs_name=None, shared_audio: bool = False) -> str:
+def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_name, probs_name=None, shared_audio: bool = False, external_cache: bool = False) -> str:
     """Shared decoder stack. Returns the final hidden states [B, S, D]. shared_audio: the cross
     keys/values hold A rows, each shared by B / A consecutive token rows (probs_name then names
-    [A, H, (B/A)*S, T] tensors)."""
-    past_len = g.op("Gather", [g.op("Shape", [past_name(0, "key")]), g.const(2)], axis=0)
+    [A, H, (B/A)*S, T] tensors). external_cache: the self-attention cache is the caller's buffer of some
+    capacity (past_k_i [B, H, capacity, Dh], its first `past_length` positions filled), read by
+    onnxruntime's GroupQueryAttention, and only the new positions' keys/values are outputs."""
+    if external_cache:
+        past_len = "past_length"
+    else:
+        past_len = g.op("Gather", [g.op("Shape", [past_name(0, "key")]), g.const(2)], axis=0)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1)], axis=0)
     total = g.op("Add", [past_len, seq_len])
     positions = g.op("Range", [past_len, total, g.const(1)])
@@ -309,21 +314,36 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
     tied = np.array_equal(table, w["decoder/projection/weight"])
     x = g.tied_embedding(table, "input_ids", PROJECTION) if tied else g.embedding(table, "input_ids", "decoder.embeddings")
     x = g.op("Add", [x, g.op("Gather", [g.weight("decoder.positions", w["decoder/position_encodings/encodings"]), positions], axis=0)])
-    # causal mask [S, T]: query i (absolute position past+i) sees keys 0..past+i
-    key_pos = g.op("Range", [g.const(0), total, g.const(1)])
-    query_pos = g.op("Unsqueeze", [positions, g.const([1])])
-    blocked = g.op("Greater", [key_pos, query_pos])
-    mask = g.op("Where", [blocked, g.scalar(float(np.finfo(g.dtype).min)), g.scalar(0.0)])
+    if external_cache:
+        # GroupQueryAttention masks causally itself; it takes each row's filled length minus one
+        # ([B] int32: every row of a batch has the same) and the total length (int32 scalar)
+        rows = g.dim("input_ids", 0, 1)
+        seqlens_k = g.op("Expand", [g.op("Cast", [g.op("Sub", [total, g.const([1])])], to=TensorProto.INT32), rows])
+        total_i32 = g.op("Cast", [total], to=TensorProto.INT32)
+    else:
+        # causal mask [S, T]: query i (absolute position past+i) sees keys 0..past+i
+        key_pos = g.op("Range", [g.const(0), total, g.const(1)])
+        query_pos = g.op("Unsqueeze", [positions, g.const([1])])
+        blocked = g.op("Greater", [key_pos, query_pos])
+        mask = g.op("Where", [blocked, g.scalar(float(np.finfo(g.dtype).min)), g.scalar(0.0)])
     seq_dim = g.dim("input_ids", 1, 2) if shared_audio else None  # [S], to ungroup the cross-attention
     for i in range(dims.decoder_layers):
         p = f"decoder/layer_{i}"
         h = g.layer_norm(x, w, f"{p}/self_attention/layer_norm")
         qkv = g.linear(h, w, f"{p}/self_attention/linear_0")
-        q, k, v = g.op("Split", [qkv, g.const([dims.d_model] * 3)], n_out=3, axis=-1)
-        k_all = g.op("Concat", [past_name(i, "key"), g.split_heads(k, dims)], axis=2, outputs=[present_name(i, "key")])
-        v_all = g.op("Concat", [past_name(i, "value"), g.split_heads(v, dims)], axis=2, outputs=[present_name(i, "value")])
-        a = g.attention(g.split_heads(q, dims), k_all, v_all, dims, mask=mask)
-        x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/self_attention/linear_1")])
+        if external_cache:
+            # the new positions' keys/values leave the graph alone (the caller appends them to its
+            # buffer); the cache itself is only read: onnxruntime-node copies every fetched output
+            # into its JS buffer after a run, which for a fetched cache was a copy of all of it per step
+            q, k, v = g.op("Split", [qkv, g.const([dims.d_model] * 3)], n_out=3, axis=-1, outputs=[g.fresh("q"), f"new_k_{i}", f"new_v_{i}"])
+            merged, _, _ = g.op("GroupQueryAttention", [q, k, v, past_name(i, "key"), past_name(i, "value"), seqlens_k, total_i32], n_out=3,
+                                domain="com.microsoft", num_heads=dims.n_heads, kv_num_heads=dims.n_heads, scale=float(1 / np.sqrt(dims.head_dim)))
+        else:
+            q, k, v = g.op("Split", [qkv, g.const([dims.d_model] * 3)], n_out=3, axis=-1)
+            k_all = g.op("Concat", [past_name(i, "key"), g.split_heads(k, dims)], axis=2, outputs=[present_name(i, "key")])
+            v_all = g.op("Concat", [past_name(i, "value"), g.split_heads(v, dims)], axis=2, outputs=[present_name(i, "value")])
+            merged = g.merge_heads(g.attention(g.split_heads(q, dims), k_all, v_all, dims, mask=mask), dims)
+        x = g.op("Add", [x, g.linear(merged, w, f"{p}/self_attention/linear_1")])
         h = g.layer_norm(x, w, f"{p}/attention/layer_norm")
         q = g.split_heads(g.linear(h, w, f"{p}/attention/linear_0"), dims)
         probs = probs_name(i) if probs_name else None
@@ -350,10 +370,12 @@ def _logits(g: Graph, w: dict, hidden: str, last_only: bool) -> str:
 
 
 def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads: list[tuple[int, int]] | None = None, int8: bool = False) -> onnx.ModelProto:
-    """input_ids [B, S], past_k_i/past_v_i [B, H, P, Dh], cross_k_i/cross_v_i [A, H, 1500, Dh]
+    """input_ids [B, S], past_length (int64 scalar P), past_k_i/past_v_i [B, H, capacity, Dh] (the
+    first P positions filled; capacity >= P + S), cross_k_i/cross_v_i [A, H, 1500, Dh]
     (A divides B: token rows a*G .. a*G+G-1, G = B / A, read audio row a; "audio_batch" in the
     input shapes tells the runtime it may pass a window's audio once for all its beams)
-    -> logits [B, V] (last position only), logsumexp [B] (of each logits row), present_k_i/present_v_i [B, H, P+S, Dh],
+    -> logits [B, V] (last position only), logsumexp [B] (of each logits row), new_k_i/new_v_i [B, S, D]
+    (the keys/values of positions P .. P+S-1, for the caller to append to its buffers),
     alignment [B, N, S, 1500] (cross-attention of the N alignment heads, for word timestamps;
     onnxruntime computes it only when the caller fetches it)."""
     g = Graph(dtype, int8=int8)
@@ -364,6 +386,7 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
         present_name=lambda i, kind: f"present_{kind[0]}_{i}",
         probs_name=lambda i: f"cross_probs_{i}",
         shared_audio=True,
+        external_cache=True,
     )
     last = g.op("Gather", [hidden, g.const(-1)], axis=1)  # [B, D]
     logits = g.op("Identity", [_logits(g, w, last, last_only=True)], outputs=["logits"])
@@ -380,15 +403,16 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
         picked = [g.op("Gather", [f"cross_probs_{layer}", g.const([head])], axis=1) for layer, head in heads]
         align = g.ungroup_rows(g.op("Concat", picked, axis=1) if len(picked) > 1 else picked[0], g.dim("input_ids", 1, 2))
         g.op("Cast", [align], to=TensorProto.FLOAT, outputs=["alignment"]) if g.dtype != np.float32 else g.op("Identity", [align], outputs=["alignment"])
-    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+              helper.make_tensor_value_info("past_length", TensorProto.INT64, [])]
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", dims.vocab]),
                helper.make_tensor_value_info("logsumexp", TensorProto.FLOAT, ["batch"])]
     for i in range(dims.decoder_layers):
-        inputs += [_kv_info(f"past_k_{i}", g, dims, "past"), _kv_info(f"past_v_{i}", g, dims, "past")]
+        inputs += [_kv_info(f"past_k_{i}", g, dims, "capacity"), _kv_info(f"past_v_{i}", g, dims, "capacity")]
     for i in range(dims.decoder_layers):
         inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx", batch="audio_batch"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx", batch="audio_batch")]
     for i in range(dims.decoder_layers):
-        outputs += [_kv_info(f"present_k_{i}", g, dims, "total"), _kv_info(f"present_v_{i}", g, dims, "total")]
+        outputs += [helper.make_tensor_value_info(f"new_{kind}_{i}", g.onnx_dtype, ["batch", "seq", dims.d_model]) for kind in "kv"]
     if heads:
         outputs.append(helper.make_tensor_value_info("alignment", TensorProto.FLOAT, ["batch", len(heads), "seq", "audio_ctx"]))
     return g.model(inputs, outputs, "whisper_decoder")

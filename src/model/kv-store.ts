@@ -1,11 +1,17 @@
-// Preallocated outputs for the native decoder: onnxruntime writes each step's self-attention
-// cache and logits into buffers we own instead of new ones. Two cache buffer sets take turns (a
-// step reads the past from one and writes the present, one position longer, into the other), so
-// a decoding loop allocates nothing per token; before this every step returned the whole cache and
-// the logits as fresh JS buffers, which was the decoding loop's garbage and a copy per output.
+// The native decoder's self-attention cache, in buffers we own: [rows, heads, capacity, headDim]
+// per layer for keys and for values, the first `length` positions filled. A step feeds them as
+// past_k_i (onnxruntime-node reads a feed where it lies) and returns only the new positions' keys
+// and values, which are appended here. Before, the step returned the whole cache, one position
+// longer: the graph's Concat copied it, and onnxruntime-node copied every fetched output into its
+// JS buffer after the run, so a step cost grew with the cache (at 5 rows behind 300 positions,
+// most of a beam step). Two sets take turns only when rows are selected (beams reordered, finished
+// rows dropped), which copies each kept row's filled part.
 import { ort } from './runtime.js';
 
 type KvArray = Float32Array | Uint16Array;
+
+/** Positions a new store holds beyond those it is made for. */
+const GROWTH = 32;
 
 export interface KvShape {
   layers: number;
@@ -19,8 +25,8 @@ export interface KvShape {
 export class KvStore {
   /** sets[s][2 * layer + (0 for keys, 1 for values)] */
   private readonly sets: [KvArray[], KvArray[]];
-  /** The set that holds the cache now (-1: none yet). */
-  private current: 0 | 1 | -1 = -1;
+  /** The set that holds the cache now. */
+  private current: 0 | 1 = 0;
   private readonly logits: Float32Array;
   private readonly logZ: Float32Array;
 
@@ -37,10 +43,13 @@ export class KvStore {
     this.logZ = new Float32Array(rows);
   }
 
-  /** A store for `rows` x `positions`, with room to grow: capacity doubles, up to the model's context. */
+  /**
+   * A store for `rows` x `positions`, with room for GROWTH more: onnxruntime's GroupQueryAttention
+   * copies the past it is fed, capacity and all, so the capacity stays close to the length; each
+   * growth is one copy of the filled part, every GROWTH steps.
+   */
   static create(shape: KvShape, rows: number, positions: number): KvStore {
-    const capacity = Math.max(positions, Math.min(shape.maxPositions, Math.max(64, 2 * positions)));
-    return new KvStore(shape, rows, capacity);
+    return new KvStore(shape, rows, Math.max(positions, Math.min(shape.maxPositions, positions + GROWTH)));
   }
 
   fits(rows: number, positions: number): boolean {
@@ -48,57 +57,79 @@ export class KvStore {
   }
 
   /**
-   * Whether `tensors` (a cache) live in this store's current set: only then may a step or a
-   * selection write into the other set. A cache from an older step of the same loop lives in a set
-   * that has been written over, or is about to be; it gets a new store instead of corrupting itself.
+   * Whether `tensors` (a cache) live in this store's current set: only then may a step write into
+   * them. A cache from before a selection lives in the other set, which the next selection writes
+   * over; it gets a new store instead of corrupting itself.
    */
   holds(tensors: Record<string, ort.Tensor>): boolean {
-    if (this.current === -1) return false;
     return (tensors.present_k_0?.data as KvArray | undefined)?.buffer === this.sets[this.current][0].buffer;
   }
 
-  /**
-   * Output tensors for a step that leaves `positions` cached for `rows` rows, written into the
-   * set that does not hold the current cache. Call `advance()` once the step has run.
-   */
-  outputs(rows: number, positions: number, withLogZ: boolean): Record<string, ort.Tensor> {
-    const target = this.current === 0 ? 1 : 0;
-    const out: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', this.logits.subarray(0, rows * this.shape.vocab), [rows, this.shape.vocab]) };
-    if (withLogZ) out.logsumexp = new ort.Tensor('float32', this.logZ.subarray(0, rows), [rows]);
+  /** The current set's buffers for `rows` rows (the step's past_k_i feeds). */
+  cache(rows: number): Record<string, ort.Tensor> {
+    const out: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.shape.layers; l++) {
-      out[`present_k_${l}`] = this.view(target, 2 * l, rows, positions);
-      out[`present_v_${l}`] = this.view(target, 2 * l + 1, rows, positions);
+      out[`present_k_${l}`] = this.view(this.current, 2 * l, rows);
+      out[`present_v_${l}`] = this.view(this.current, 2 * l + 1, rows);
     }
     return out;
   }
 
-  /** The set just written becomes the current cache. */
-  advance(): void {
-    this.current = this.current === 0 ? 1 : 0;
+  /**
+   * Write a step's new keys/values (new_k_i / new_v_i, [rows, seq, heads * headDim]) into the current
+   * set at positions `past` .. `past + seq - 1`.
+   */
+  append(outputs: Record<string, ort.Tensor>, rows: number, past: number, seq: number): void {
+    const { heads, headDim } = this.shape;
+    for (let j = 0; j < 2 * this.shape.layers; j++) {
+      const from = outputs[`new_${j % 2 === 0 ? 'k' : 'v'}_${j >> 1}`].data as KvArray;
+      const to = this.sets[this.current][j];
+      for (let r = 0; r < rows; r++) {
+        for (let s = 0; s < seq; s++) {
+          for (let h = 0; h < heads; h++) {
+            const at = ((r * seq + s) * heads + h) * headDim;
+            to.set(from.subarray(at, at + headDim), ((r * heads + h) * this.capacity + past + s) * headDim);
+          }
+        }
+      }
+    }
+  }
+
+  /** Logits (and log-sum-exp) outputs for a step of `rows` rows. */
+  outputs(rows: number, withLogZ: boolean): Record<string, ort.Tensor> {
+    const out: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', this.logits.subarray(0, rows * this.shape.vocab), [rows, this.shape.vocab]) };
+    if (withLogZ) out.logsumexp = new ort.Tensor('float32', this.logZ.subarray(0, rows), [rows]);
+    return out;
   }
 
   /**
-   * Copy rows `rows` (indices into the current cache of `positions` positions) into the other set
-   * and make it current: a finished row leaves the batch, or beams are reordered, without allocating.
+   * Copy rows `rows` of the cache `source` (any [rows, heads, capacity, headDim] tensors, filled
+   * to `positions`) into the set that does not hold the current cache, and make it current: beams
+   * are reordered, or a finished row leaves the batch, without allocating.
    */
   select(source: Record<string, ort.Tensor>, rows: number[], positions: number): Record<string, ort.Tensor> {
     const target = this.current === 0 ? 1 : 0;
-    const rowSize = this.shape.heads * positions * this.shape.headDim;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < this.shape.layers; l++) {
-      for (const [j, name] of [[2 * l, `present_k_${l}`], [2 * l + 1, `present_v_${l}`]] as const) {
-        const from = source[name].data as KvArray;
-        const to = this.sets[target][j];
-        rows.forEach((r, i) => to.set(from.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
-        tensors[name] = this.view(target, j, rows.length, positions);
-      }
+    const { heads, headDim } = this.shape;
+    const filled = positions * headDim;
+    for (let j = 0; j < 2 * this.shape.layers; j++) {
+      const from = source[`present_${j % 2 === 0 ? 'k' : 'v'}_${j >> 1}`];
+      const data = from.data as KvArray;
+      const fromHead = from.dims[2] * headDim; // the source's own capacity
+      const to = this.sets[target][j];
+      rows.forEach((r, i) => {
+        for (let h = 0; h < heads; h++) {
+          const at = (r * heads + h) * fromHead;
+          to.set(data.subarray(at, at + filled), (i * heads + h) * this.capacity * headDim);
+        }
+      });
     }
     this.current = target;
-    return tensors;
+    return this.cache(rows.length);
   }
 
-  private view(set: 0 | 1, index: number, rows: number, positions: number): ort.Tensor {
-    const data = this.sets[set][index].subarray(0, rows * this.shape.heads * positions * this.shape.headDim);
-    return new ort.Tensor(this.shape.dtype as 'float32', data as Float32Array, [rows, this.shape.heads, positions, this.shape.headDim]);
+  private view(set: 0 | 1, index: number, rows: number): ort.Tensor {
+    const { heads, headDim } = this.shape;
+    const data = this.sets[set][index].subarray(0, rows * heads * this.capacity * headDim);
+    return new ort.Tensor(this.shape.dtype as 'float32', data as Float32Array, [rows, heads, this.capacity, headDim]);
   }
 }

@@ -163,6 +163,12 @@ class NativeOnnx extends BaseOnnx {
   constructor(config: WhisperConfig, encoder: ort.InferenceSession, decoder: ort.InferenceSession) {
     super(config, encoder, decoder, 'past_k_0');
     this.supportsAlignment = decoder.outputNames.includes('alignment');
+    if (!decoder.inputNames.includes('past_length')) {
+      throw new AudioDecodeError(
+        'model_not_found',
+        'this native decoder was converted before it left its self-attention cache in our buffers (it has no past_length input): convert the model again with tools/convert_ct2.py (npm run models:fixture does), or use the community layout',
+      );
+    }
     this.hasLogZ = decoder.outputNames.includes('logsumexp'); // models converted before it was added lack it
     // models converted before the decoder grouped beams over one audio row name that dimension "batch"
     const cross = decoder.inputMetadata.find((m) => m.name === 'cross_k_0');
@@ -219,24 +225,40 @@ class NativeOnnx extends BaseOnnx {
    */
   async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment = false): Promise<DecodeStep> {
     const batch = tokens.length / seq; // token rows: a multiple of audio.batch where sharesAudioRows
-    const length = (cache?.length ?? 0) + seq;
-    const feeds: Feeds = { input_ids: new ort.Tensor('int64', tokens, [batch, seq]), ...audio.tensors };
-    const L = this.config.decoderLayers;
-    for (let i = 0; i < L; i++) {
-      feeds[`past_k_${i}`] = cache ? cache.tensors[`present_k_${i}`] : emptyKv(this.kvType, batch, this.config);
-      feeds[`past_v_${i}`] = cache ? cache.tensors[`present_v_${i}`] : emptyKv(this.kvType, batch, this.config);
+    const past = cache?.length ?? 0;
+    if (seq > 1 && past > 0 && batch > 1) {
+      // onnxruntime's GroupQueryAttention takes several positions after a past on one row only
+      // (a multilingual prompt after language detection): then one position at a time
+      if (withAlignment) throw new Error('alignment after a cached past is computed one row at a time');
+      let step: DecodeStep | undefined;
+      for (let s = 0, c: DecoderCache | null = cache; s < seq; s++, c = step.cache) {
+        step = await this.decode(BigInt64Array.from({ length: batch }, (_, b) => tokens[b * seq + s]), 1, audio, c);
+      }
+      return step!;
     }
+    const length = past + seq;
     const previous = (cache as NativeCache | null)?.store;
-    const store = previous?.fits(batch, length) && previous.holds(cache!.tensors) ? previous : KvStore.create(this.kvShape, batch, length);
-    const fetches: Record<string, ort.Tensor | null> = store.outputs(batch, length, this.hasLogZ);
+    let store: KvStore;
+    let tensors: Feeds;
+    if (cache && previous?.fits(batch, length) && previous.holds(cache.tensors)) {
+      store = previous;
+      tensors = store.cache(batch);
+    } else {
+      // the first step, a cache grown past its store's capacity, or one from before a selection
+      store = KvStore.create(this.kvShape, batch, length);
+      tensors = cache ? store.select(cache.tensors, Array.from({ length: batch }, (_, r) => r), past) : store.cache(batch);
+    }
+    const feeds: Feeds = { input_ids: new ort.Tensor('int64', tokens, [batch, seq]), past_length: new ort.Tensor('int64', BigInt64Array.of(BigInt(past)), []), ...audio.tensors };
+    const fetches: Record<string, ort.Tensor | null> = store.outputs(batch, this.hasLogZ);
+    for (let i = 0; i < this.config.decoderLayers; i++) {
+      for (const kind of ['k', 'v'] as const) {
+        feeds[`past_${kind}_${i}`] = tensors[`present_${kind}_${i}`];
+        fetches[`new_${kind}_${i}`] = null;
+      }
+    }
     if (withAlignment && this.supportsAlignment) fetches.alignment = null;
     const out = await this.decoder.run(feeds, fetches);
-    store.advance();
-    const tensors: Feeds = {};
-    for (let i = 0; i < L; i++) {
-      tensors[`present_k_${i}`] = fetches[`present_k_${i}`]!;
-      tensors[`present_v_${i}`] = fetches[`present_v_${i}`]!;
-    }
+    store.append(out, batch, past, seq);
     const next: NativeCache = { batch, length, tensors, store };
     return {
       logits: fetches.logits!.data as Float32Array,

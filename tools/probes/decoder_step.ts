@@ -5,9 +5,10 @@
 // One real 30 s window (jfk.wav) is encoded once; the native decoder then takes a prompt of P
 // tokens (P = 1, 100, 200, 300) on one row, the cache is copied into R rows (R = 1, 5: greedy, and
 // beam 5 over one shared audio row), and 40 steps of one token follow, every other one reordering
-// the rows as a beam does. Prints the median milliseconds per step of 3 runs of each (P, R). The
-// self-attention cache grows by a Concat of past and new keys/values in the graph: a step copies
-// the whole cache, so its cost grows with P. A probe, not a test: its figures depend on the CPU.
+// the rows as a beam does. Prints the median milliseconds per step of 3 runs of each (P, R): a
+// step that copies its cache costs more the longer the prompt (decoders converted before the
+// cache stayed in our buffers did: the graph's Concat and onnxruntime-node's copy of every fetched
+// output). A probe, not a test: its figures depend on the CPU.
 import { join } from 'node:path';
 import { decodeAudio } from '../../src/audio/ffmpeg.js';
 import { sharedDir } from '../../src/env.js';
