@@ -226,10 +226,11 @@ class NativeOnnx extends BaseOnnx {
   async decode(tokens: BigInt64Array, seq: number, audio: EncodedAudio, cache: DecoderCache | null, withAlignment = false): Promise<DecodeStep> {
     const batch = tokens.length / seq; // token rows: a multiple of audio.batch where sharesAudioRows
     const past = cache?.length ?? 0;
-    if (seq > 1 && past > 0 && batch > 1) {
-      // onnxruntime's GroupQueryAttention takes several positions after a past on one row only
-      // (a multilingual prompt after language detection): then one position at a time
-      if (withAlignment) throw new Error('alignment after a cached past is computed one row at a time');
+    if (seq > 1 && past > 0) {
+      // onnxruntime's GroupQueryAttention takes several positions after a past on one row only (a
+      // multilingual prompt after language detection): then one position at a time, on one row as
+      // on many, so that a window's arithmetic (and int8 words) does not depend on its batch
+      if (withAlignment) throw new Error('alignment is computed from an empty cache');
       let step: DecodeStep | undefined;
       for (let s = 0, c: DecoderCache | null = cache; s < seq; s++, c = step.cache) {
         step = await this.decode(BigInt64Array.from({ length: batch }, (_, b) => tokens[b * seq + s]), 1, audio, c);
