@@ -17,7 +17,9 @@ export type AudioDecodeErrorCode =
   | 'unsupported_task'
   /** Word timestamps asked of a model whose decoder does not expose the alignment heads. */
   | 'word_timestamps_unavailable'
-  | 'invalid_option';
+  | 'invalid_option'
+  /** The engine's thread stopped (a native crash, out of memory): the server's problem; the instance restarts. */
+  | 'engine_failed';
 
 /**
  * The caller's input an error is about, in the engine's own terms: the audio, or the option of

@@ -1,4 +1,5 @@
 export { WhisperInference } from './pipeline/whisper-inference.js';
+export { ThreadedWhisperInference } from './pipeline/threaded.js';
 export type { WhisperOptions, TranscribeOptions, TranscriptionResult, Segment, Timings } from './pipeline/types.js';
 export { decodeAudio, findFfmpeg, SAMPLE_RATE } from './audio/ffmpeg.js';
 export { LogMelExtractor } from './features/log-mel.js';

@@ -20,6 +20,7 @@ const SERVER_FAULTS: [AudioDecodeErrorCode, number][] = [
   ['model_not_found', 503],
   ['model_checksum_mismatch', 503],
   ['cuda_unavailable', 503],
+  ['engine_failed', 503],
 ];
 
 /** What sendError wrote: a stand-in for a ServerResponse that records status, headers and body. */

@@ -29,6 +29,7 @@ export const ENGINE_STATUS: Record<AudioDecodeErrorCode, number> = {
   model_not_found: 503,
   model_checksum_mismatch: 503,
   cuda_unavailable: 503,
+  engine_failed: 503,
 };
 
 /** The request field (OpenAI's name) of each engine input; null where no field of the request chose it. */

@@ -1,6 +1,6 @@
 // One model per process, loaded once at start; admission to inference, readiness and drain state.
 import { hostname } from 'node:os';
-import { WhisperInference, type Segment, type TranscriptionResult } from '../../src/index.js';
+import { ThreadedWhisperInference, type Segment, type TranscriptionResult } from '../../src/index.js';
 import type { Admission } from '../shared/app.js';
 import { HttpError } from '../shared/http-errors.js';
 import { InFlight } from '../shared/in-flight.js';
@@ -22,7 +22,8 @@ export interface TranscribeRequest {
 }
 
 export class TranscriptionService implements Admission {
-  readonly whisper: WhisperInference;
+  /** On its own thread, so /healthz, /readyz, /metrics and new connections are answered while it computes. */
+  readonly whisper: ThreadedWhisperInference;
   readonly metrics: Metrics;
   readonly instance = process.env.AUDIODECODE_INSTANCE ?? hostname();
   state: ServiceState = 'loading';
@@ -32,7 +33,7 @@ export class TranscriptionService implements Admission {
   constructor(readonly config: ServiceConfig) {
     this.metrics = createMetrics(() => this.whisper.queuedWindows);
     this.admitted = new InFlight((n) => this.metrics.inFlight.set(n));
-    this.whisper = new WhisperInference({
+    this.whisper = new ThreadedWhisperInference({
       model: config.model,
       device: config.device,
       computeType: config.computeType,
@@ -40,6 +41,7 @@ export class TranscriptionService implements Admission {
       threads: config.threads,
       useBatchedInference: true,
       onBatch: (size) => this.metrics.batchSize.observe(size),
+      onFailure: (error) => this.engineFailed(error.message),
     });
   }
 
@@ -55,6 +57,18 @@ export class TranscriptionService implements Admission {
       this.failure = err instanceof Error ? err.message : String(err);
       process.stderr.write(`audiodecode: model failed to load: ${this.failure}\n`);
     }
+  }
+
+  /**
+   * The engine's thread died (a native crash, out of memory): its requests were answered 503. An
+   * instance without its model is of no use, so the process exits, a moment later to let those
+   * answers go out, and Kubernetes starts a fresh one (the router retries elsewhere meanwhile).
+   */
+  private engineFailed(message: string): void {
+    this.state = 'failed';
+    this.failure = message;
+    process.stderr.write(`audiodecode: ${message}; exiting\n`);
+    setTimeout(() => process.exit(1), 1000);
   }
 
   /** Refuse at once, before any of the body is read. */

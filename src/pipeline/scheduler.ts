@@ -25,14 +25,25 @@ export class WindowScheduler<T, R> {
   private turn = 0;
   private running = false;
   private pumpQueued = false;
-  /** Windows waiting, over all requests. */
-  queuedWindows = 0;
+  private queued = 0;
 
   constructor(
     private readonly runBatch: (inputs: T[]) => Promise<R[]>,
     private readonly batchSize: () => number,
     private readonly onBatch?: (size: number) => void,
+    /** Told the number of waiting windows whenever it changes (a metric another thread reads). */
+    private readonly onQueueDepth?: (windows: number) => void,
   ) {}
+
+  /** Windows waiting, over all requests. */
+  get queuedWindows(): number {
+    return this.queued;
+  }
+
+  private adjustQueued(delta: number): void {
+    this.queued += delta;
+    this.onQueueDepth?.(this.queued);
+  }
 
   /** A request's session; aborting `signal` rejects its waiting windows and any it submits later. */
   session(signal?: AbortSignal): SchedulerSession<T, R> {
@@ -61,7 +72,7 @@ export class WindowScheduler<T, R> {
       this.queues.set(id, queue);
       if (urgent) queue.unshift({ job, resolve, reject });
       else queue.push({ job, resolve, reject });
-      this.queuedWindows++;
+      this.adjustQueued(1);
       // the batch is taken once the caller's synchronous submits are all in, so they can share it
       if (!this.pumpQueued) {
         this.pumpQueued = true;
@@ -77,7 +88,7 @@ export class WindowScheduler<T, R> {
     const queue = this.queues.get(id);
     if (!queue) return;
     this.queues.delete(id);
-    this.queuedWindows -= queue.length;
+    this.adjustQueued(-queue.length);
     for (const p of queue) p.reject(reason);
   }
 
@@ -100,7 +111,7 @@ export class WindowScheduler<T, R> {
         if (queue.length === 0) this.queues.delete(r);
       }
     }
-    this.queuedWindows -= batch.length;
+    if (batch.length > 0) this.adjustQueued(-batch.length);
     return batch;
   }
 

@@ -15,6 +15,8 @@ export interface WhisperOptions {
   layout?: Layout;
   /** Called with the size of every batch the scheduler runs (metrics). */
   onBatch?: (size: number) => void;
+  /** Called with the number of windows waiting for a batch whenever it changes. */
+  onQueueDepth?: (windows: number) => void;
   /** Receives notices such as a CUDA fallback; default: stderr. */
   log?: (message: string) => void;
 }

@@ -27,7 +27,7 @@ export class WhisperInference {
   private runtime?: RuntimeChoice;
   /**
    * Concurrent sequential transcriptions take turns window by window (FIFO). onnxruntime-node runs
-   * a session on the main thread, so interleaving their windows bought no speed, while every
+   * a session on the calling thread, so interleaving their windows bought no speed, while every
    * window in flight held its encoder output and cache: 20 concurrent short files peaked at 730 MB
    * interleaved (386 MB through the batched scheduler), at the same throughput.
    */
@@ -37,6 +37,7 @@ export class WhisperInference {
     async (inputs) => runWindows(await this.engine(), inputs, this.batches++),
     () => this.batchSize(this.runtime!),
     (size) => this.options.onBatch?.(size),
+    (windows) => this.options.onQueueDepth?.(windows),
   );
   readonly options: Required<Pick<WhisperOptions, 'model' | 'device' | 'computeType' | 'useBatchedInference'>> & WhisperOptions;
 

@@ -1,0 +1,50 @@
+// The thread side of ThreadedWhisperInference (threaded.ts): one WhisperInference, driven by messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { serializeError, type FromThread, type ThreadInit, type ToThread } from './threaded.js';
+import { WhisperInference } from './whisper-inference.js';
+
+const port = parentPort!;
+const { options, queueDepth } = workerData as ThreadInit;
+const send = (message: FromThread): void => port.postMessage(message);
+const whisper = new WhisperInference({
+  ...options,
+  onBatch: (size) => send({ type: 'batch', size }),
+  onQueueDepth: (windows) => Atomics.store(queueDepth, 0, windows),
+});
+const running = new Map<number, AbortController>();
+
+async function answer(id: number, work: (signal: AbortSignal) => Promise<FromThread & { type: 'done' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    send(await work(controller.signal));
+  } catch (err) {
+    if (!controller.signal.aborted) send({ type: 'failed', id, error: serializeError(err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+port.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'warmup':
+      return void answer(message.id, async () => (await whisper.warmup(), { type: 'done', id: message.id }));
+    case 'transcribe': {
+      const { id, input, options, streams, reportsProgress } = message;
+      return void answer(id, async (signal) => ({
+        type: 'done',
+        id,
+        result: await whisper.transcribe(input, {
+          ...options,
+          signal,
+          onSegment: streams ? (segment) => send({ type: 'segment', id, segment }) : undefined,
+          onProgress: reportsProgress ? (done, total) => send({ type: 'progress', id, done, total }) : undefined,
+        }),
+      }));
+    }
+    case 'abort':
+      return running.get(message.id)?.abort(new Error('cancelled by the caller'));
+    case 'close':
+      return void whisper.close().finally(() => process.exit(0)); // ends this thread only
+  }
+});
