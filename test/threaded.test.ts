@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AudioDecodeError } from '../src/errors.js';
 import { ThreadedWhisperInference } from '../src/pipeline/threaded.js';
@@ -50,6 +51,19 @@ describe('ThreadedWhisperInference: the engine on a worker thread (what the func
     await expect.poll(() => threaded.queuedWindows, { timeout: 10_000 }).toBe(0);
     const next = await threaded.transcribe(readFileSync(audioPath('jfk.wav')));
     expect(next.text).toContain('ask not what your country can do for you');
+  }, 60_000);
+
+  it('a thread that stops unasked fails its requests in flight and later ones with engine_failed, and says so once', async () => {
+    const failures: string[] = [];
+    const doomed = new ThreadedWhisperInference({ ...options, onFailure: (e) => failures.push(e.code) });
+    await doomed.warmup();
+    const running = doomed.transcribe(readFileSync(audioPath('gettysburg.ogg')));
+    await new Promise((r) => setTimeout(r, 300));
+    // a stand-in for a native crash or an out-of-memory kill: the thread ended from outside
+    await (doomed as unknown as { worker: Worker }).worker.terminate();
+    await expect(running).rejects.toMatchObject({ code: 'engine_failed' });
+    await expect(doomed.transcribe(readFileSync(audioPath('jfk.wav')))).rejects.toMatchObject({ code: 'engine_failed' });
+    expect(failures).toEqual(['engine_failed']);
   }, 60_000);
 
   it('a model that cannot load fails the warm-up with model_not_found', async () => {
