@@ -32,13 +32,10 @@ function clip(seconds: number, codec: (typeof CODECS)[number]): string {
 
 describe(`long audio over HTTP, limit ${LIMIT} s`, () => {
   let server: RunningServer;
-  let router: RunningServer;
   beforeAll(async () => {
     server = await startFunction('transcribe', { AUDIODECODE_MAX_AUDIO_SECONDS: String(LIMIT) });
-    router = await startFunction('router', { ROUTER_CPU_ENDPOINTS: server.url, AUDIODECODE_MAX_AUDIO_SECONDS: String(LIMIT) });
   });
   afterAll(async () => {
-    await router?.stop();
     await server?.stop();
   });
 
@@ -75,11 +72,24 @@ describe(`long audio over HTTP, limit ${LIMIT} s`, () => {
     }
   }
 
-  it('the router passes the 413 through unchanged', async () => {
-    const res = await post(router.url, clip(2 * LIMIT, CODECS[0]));
-    expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audio_too_long');
-    expect(res.headers.get('x-audiodecode-pool')).toBe('cpu');
+  describe('through the router', () => {
+    // started here, not beside the instance: the cases above take about the router's 65 s
+    // keep-alive, and fetch's pool could reuse the socket of its readiness poll just as the router
+    // closed it (EPIPE; seen once in CI)
+    let router: RunningServer;
+    beforeAll(async () => {
+      router = await startFunction('router', { ROUTER_CPU_ENDPOINTS: server.url, AUDIODECODE_MAX_AUDIO_SECONDS: String(LIMIT) });
+    });
+    afterAll(async () => {
+      await router?.stop();
+    });
+
+    it('the router passes the 413 through unchanged', async () => {
+      const res = await post(router.url, clip(2 * LIMIT, CODECS[0]));
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('audio_too_long');
+      expect(res.headers.get('x-audiodecode-pool')).toBe('cpu');
+    });
   });
 });
 
