@@ -46,5 +46,9 @@ port.on('message', (message: ToThread) => {
       return running.get(message.id)?.abort(new Error('cancelled by the caller'));
     case 'close':
       return void whisper.close().finally(() => process.exit(0)); // ends this thread only
+    default:
+      // a message this thread does not know is a bug on one side: end the thread loudly, and the owner
+      // fails every request with engine_failed (threaded.ts) rather than leaving them waiting
+      throw new Error(`inference thread: unknown message ${JSON.stringify((message as { type?: unknown }).type)}`);
   }
 });
