@@ -264,6 +264,18 @@ describe('transcription function under pressure', () => {
     expect(wordErrorRate(referenceText('gettysburg.ogg'), ((await res.json()) as { text: string }).text)).toBeLessThan(0.3);
     expect(await server.stop()).toBe(0);
   }, 120_000);
+
+  it('SIGTERM past the drain grace: the request still computing gets a 503 engine_failed to retry elsewhere, and the process exits 0', async () => {
+    const server = await startFunction('transcribe', { AUDIODECODE_DRAIN_GRACE_S: '1' });
+    const inFlight = fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form({}, { bytes: readFileSync(audioPath('gettysburg.ogg')), name: 'g.ogg' }) });
+    await new Promise((r) => setTimeout(r, 500));
+    server.proc.kill('SIGTERM');
+    // gettysburg takes seconds; the grace ends first: the engine's thread stops between two runs and
+    // the request is answered, not cut (its connection reset by an exit with the thread mid-run)
+    await expectError(await inFlight, 503, 'engine_failed');
+    expect(await server.stop()).toBe(0);
+    expect(server.logs()).not.toContain('terminate called');
+  }, 120_000);
 });
 
 describe('the functions-framework contract', () => {

@@ -26,3 +26,5 @@ export const app = createApp({
 
 http('transcribe', app.listener);
 export const config = service.config;
+/** After the drain (serve.ts): end the engine's thread between two model runs, then the process exits. */
+export const close = (): Promise<void> => service.whisper.close();

@@ -45,6 +45,8 @@ port.on('message', (message: ToThread) => {
     case 'abort':
       return running.get(message.id)?.abort(new Error('cancelled by the caller'));
     case 'close':
+      // what is still running is abandoned, not failed one by one: the owner answers for it (threaded.ts)
+      for (const controller of running.values()) controller.abort(new Error('the instance is shutting down'));
       return void whisper.close().finally(() => process.exit(0)); // ends this thread only
     default:
       // a message this thread does not know is a bug on one side: end the thread loudly, and the owner

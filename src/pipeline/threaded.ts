@@ -161,12 +161,20 @@ export class ThreadedWhisperInference {
     this.options.onFailure?.(this.failure);
   }
 
-  /** Release the model and end the thread. */
+  /**
+   * Release the model and end the thread, between two model runs. Requests still in flight (a drain
+   * whose grace ran out) fail with engine_failed, a 503 that a router retries elsewhere: an answer,
+   * where an exit with the thread inside a run would cut their connections (and can abort the process:
+   * onnxruntime-node's binding throws a C++ error when its thread is torn down mid-run).
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     const exited = new Promise((done) => this.worker.once('exit', done));
     this.worker.postMessage({ type: 'close' } satisfies ToThread);
     await exited;
+    this.failure = new AudioDecodeError('engine_failed', 'this instance shut down before the transcription finished; retry on another instance');
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
   }
 }
