@@ -66,6 +66,7 @@ describe('ThreadedWhisperInference: the engine on a worker thread (what the func
     await expect(running).rejects.toMatchObject({ code: 'engine_failed' });
     await expect(doomed.transcribe(readFileSync(audioPath('jfk.wav')))).rejects.toMatchObject({ code: 'engine_failed' });
     expect(failures).toEqual(['engine_failed']);
+    await doomed.close(); // resolves: the drain after such a failure does not wait for an exit that came already
   }, 60_000);
 
   it('a model that cannot load fails the warm-up with model_not_found', async () => {

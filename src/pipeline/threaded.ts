@@ -168,7 +168,7 @@ export class ThreadedWhisperInference {
    * onnxruntime-node's binding throws a C++ error when its thread is torn down mid-run).
    */
   async close(): Promise<void> {
-    if (this.closing) return;
+    if (this.closing || this.failure) return; // a thread that stopped already has no exit left to wait for
     this.closing = true;
     const exited = new Promise((done) => this.worker.once('exit', done));
     this.worker.postMessage({ type: 'close' } satisfies ToThread);
