@@ -155,10 +155,15 @@ export class ThreadedWhisperInference {
 
   private fail(cause: Error): void {
     if (this.closing || this.failure) return;
-    this.failure = new AudioDecodeError('engine_failed', `the inference thread stopped (${cause.message}); retry on another instance`);
+    this.options.onFailure?.(this.failAll(`the inference thread stopped (${cause.message}); retry on another instance`));
+  }
+
+  /** From now on every request, in flight or later, fails with engine_failed (a 503 to retry elsewhere). */
+  private failAll(message: string): AudioDecodeError {
+    this.failure = new AudioDecodeError('engine_failed', message);
     for (const pending of this.pending.values()) pending.reject(this.failure);
     this.pending.clear();
-    this.options.onFailure?.(this.failure);
+    return this.failure;
   }
 
   /**
@@ -173,8 +178,6 @@ export class ThreadedWhisperInference {
     const exited = new Promise((done) => this.worker.once('exit', done));
     this.worker.postMessage({ type: 'close' } satisfies ToThread);
     await exited;
-    this.failure = new AudioDecodeError('engine_failed', 'this instance shut down before the transcription finished; retry on another instance');
-    for (const pending of this.pending.values()) pending.reject(this.failure);
-    this.pending.clear();
+    this.failAll('this instance shut down before the transcription finished; retry on another instance');
   }
 }
