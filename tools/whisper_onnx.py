@@ -20,6 +20,8 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 21  # QuantizeLinear's block_size and output_dtype (the int8 graphs' per-row activation scales)
 LN_EPS = 1e-5
 INT8_MAX = 127
+KEY_INT_MAX = 63  # cross-attention keys: 7 bits, so that a u8 x s8 pair sum fits in int16 (no saturation without VNNI)
+PROB_UINT_MAX = 127  # cross-attention weights as unsigned 7 bits, for the same reason
 PROJECTION = "decoder.projection_t"  # the output projection's [D, V] weight, shared with the tied token embedding
 UINT8_ZERO = 128  # activations: symmetric int8 values stored as uint8 + 128
 
@@ -162,6 +164,32 @@ class Graph:
             self._quantized[x] = (q, scale)
         return self._quantized[x]
 
+    def quantize_slices(self, x: str, axis: int, depth: int, top: int) -> tuple[str, str]:
+        """x -> (int8 x, float scale with x's shape but 1 at `axis`): symmetric, one scale per slice
+        of `depth` values along `axis` (a frame's key, a frame's value), values in [-top, top]."""
+        amax = self.op("ReduceMax", [self.op("Abs", [x]), self.const([axis])], keepdims=1)
+        scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / top)]), self.scalar(1e-12)])
+        return self.op("QuantizeLinear", [x, scale], axis=axis, block_size=depth, output_dtype=TensorProto.INT8), scale
+
+    def int8_cross_attention(self, q: str, k: str, k_scale: str, v: str, v_scale: str, dims: Dims, probs_name: str | None) -> str:
+        """q [A, H, S, Dh] (float) over int8 keys k [A, H, Dh, T] (per-frame scales k_scale [A, H, 1, T])
+        and int8 values v [A, H, T, Dh] (per-frame scales v_scale [A, H, 1, T]) -> [A, H, S, Dh].
+        Both products are integer ones: the queries quantized per row, the attention weights (times
+        each frame's value scale, so that the values need no scale inside the sum) per row as
+        unsigned 7 bits. A step reads a quarter of the float32 bytes (base: 9 of 37 MB a row), and the
+        scales that vary by row and head are Muls on the small [A, H, S, T] and [A, H, S, Dh] results:
+        the kernel's own per-column scales for batched operands cost more than the products."""
+        qq, q_scale = self.quantize_rows(q, dims.head_dim, 4)
+        raw = self.op("MatMulIntegerToFloat", [qq, k, self.scalar(1.0), self.scalar(1.0), self.const(UINT8_ZERO, dtype=np.uint8)], domain="com.microsoft")
+        scores = self.op("Mul", [self.op("Mul", [raw, k_scale]), self.op("Mul", [q_scale, self.scalar(1 / np.sqrt(dims.head_dim))])])
+        probs = self.op("Softmax", [scores], axis=-1, outputs=[probs_name] if probs_name else None)
+        weighted = self.op("Mul", [probs, v_scale])
+        amax = self.op("ReduceMax", [weighted, self.const([-1])], keepdims=1)  # weights are >= 0
+        w_scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / PROB_UINT_MAX)]), self.scalar(1e-12)])
+        wq = self.op("QuantizeLinear", [weighted, w_scale], axis=-1, block_size=dims.n_audio_ctx, output_dtype=TensorProto.UINT8)
+        out = self.op("MatMulIntegerToFloat", [wq, v, self.scalar(1.0), self.scalar(1.0)], domain="com.microsoft")
+        return self.op("Mul", [out, w_scale])
+
     def zero_points(self, scale: str, rank: int) -> str:
         """The zero-point tensor (128s, shaped like `scale`) that blocked QuantizeLinear needs. Made
         once per rank and shared: within one graph, every linear input of a rank has the same leading
@@ -254,9 +282,35 @@ def _kv_info(name: str, g: Graph, dims: Dims, length: str, batch: str = "batch")
     return helper.make_tensor_value_info(name, g.onnx_dtype, [batch, dims.n_heads, length, dims.head_dim])
 
 
+def _int8_cross_kv(g: Graph, dims: Dims, i: int, k: str, v: str) -> list[onnx.ValueInfoProto]:
+    """Decoder layer i's cross keys/values [B, T, D] as the int8 decoder reads them: cross_k_i
+    [B, H, Dh, T] (transposed: the product's right side), cross_v_i [B, H, T, Dh], each with one
+    scale per frame and head (cross_k_scale_i / cross_v_scale_i [B, H, 1, T]). Quantized once per
+    window here, read every decoder step."""
+    heads = g.const([0, 0, dims.n_heads, dims.head_dim])
+    k_t = g.op("Transpose", [g.op("Reshape", [k, heads])], perm=[0, 2, 3, 1])  # [B, H, Dh, T]
+    k_q, k_scale = g.quantize_slices(k_t, 2, dims.head_dim, KEY_INT_MAX)
+    g.op("Identity", [k_q], outputs=[f"cross_k_{i}"])
+    g.op("Identity", [k_scale], outputs=[f"cross_k_scale_{i}"])
+    v_h = g.op("Transpose", [g.op("Reshape", [v, heads])], perm=[0, 2, 1, 3])  # [B, H, T, Dh]
+    v_q, v_scale = g.quantize_slices(v_h, 3, dims.head_dim, INT8_MAX)
+    g.op("Identity", [v_q], outputs=[f"cross_v_{i}"])
+    g.op("Transpose", [v_scale], perm=[0, 1, 3, 2], outputs=[f"cross_v_scale_{i}"])  # [B, H, 1, T]
+    return _int8_cross_info(i, dims, "batch")
+
+
+def _int8_cross_info(i: int, dims: Dims, batch: str) -> list[onnx.ValueInfoProto]:
+    info = helper.make_tensor_value_info
+    return [info(f"cross_k_{i}", TensorProto.INT8, [batch, dims.n_heads, dims.head_dim, "audio_ctx"]),
+            info(f"cross_k_scale_{i}", TensorProto.FLOAT, [batch, dims.n_heads, 1, "audio_ctx"]),
+            info(f"cross_v_{i}", TensorProto.INT8, [batch, dims.n_heads, "audio_ctx", dims.head_dim]),
+            info(f"cross_v_scale_{i}", TensorProto.FLOAT, [batch, dims.n_heads, 1, "audio_ctx"])]
+
+
 def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False, int8: bool = False) -> onnx.ModelProto:
     """input_features [B, n_mels, 3000] (float32) -> last_hidden_state [B, 1500, D]
-    (+ cross_k_i / cross_v_i [B, H, 1500, Dh] per decoder layer when cross_kv)."""
+    (+ cross_k_i / cross_v_i [B, H, 1500, Dh] per decoder layer when cross_kv; int8 graphs give
+    them in int8 with their scales, see _int8_cross_kv)."""
     g = Graph(dtype, int8=int8)
     x = g.op("Cast", ["input_features"], to=g.onnx_dtype) if g.dtype != np.float32 else "input_features"
     x = g.op("Conv", [x, g.weight("conv1.weight", w["encoder/conv1/weight"]), g.weight("conv1.bias", w["encoder/conv1/bias"])], pads=[1, 1], kernel_shape=[3])
@@ -285,6 +339,9 @@ def build_encoder(w: dict, dims: Dims, dtype=np.float32, cross_kv: bool = False,
             kv_w = f"decoder/layer_{i}/attention/linear_1"
             k = g.linear(out, w, kv_w, rows=slice(0, dims.d_model), tag=".k")
             v = g.linear(out, w, kv_w, rows=slice(dims.d_model, 2 * dims.d_model), tag=".v")
+            if int8:
+                outputs += _int8_cross_kv(g, dims, i, k, v)
+                continue
             g.op("Reshape", [k, g.const([0, 0, dims.n_heads, dims.head_dim])], outputs=[f"cross_k_{i}_bthd"])
             g.op("Transpose", [f"cross_k_{i}_bthd"], perm=[0, 2, 1, 3], outputs=[f"cross_k_{i}"])
             g.op("Reshape", [v, g.const([0, 0, dims.n_heads, dims.head_dim])], outputs=[f"cross_v_{i}_bthd"])
@@ -351,7 +408,11 @@ def _decoder_body(g: Graph, w: dict, dims: Dims, past_name, cross_name, present_
             # beam hypotheses of one window attend to one copy of its cross keys/values, as extra
             # query positions: one [G, T] product per head instead of G reads of 1500 frames
             grouped = g.group_rows(q, cross_name(i, "key"))
-            a = g.ungroup_rows(g.attention(grouped, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs), seq_dim)
+            if g.int8:
+                attended = g.int8_cross_attention(grouped, cross_name(i, "key"), f"cross_k_scale_{i}", cross_name(i, "value"), f"cross_v_scale_{i}", dims, probs)
+            else:
+                attended = g.attention(grouped, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs)
+            a = g.ungroup_rows(attended, seq_dim)
         else:
             a = g.attention(q, cross_name(i, "key"), cross_name(i, "value"), dims, probs_name=probs)
         x = g.op("Add", [x, g.linear(g.merge_heads(a, dims), w, f"{p}/attention/linear_2")])
@@ -373,7 +434,8 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
     """input_ids [B, S], past_length (int64 scalar P), past_k_i/past_v_i [B, H, capacity, Dh] (the
     first P positions filled; capacity >= P + S), cross_k_i/cross_v_i [A, H, 1500, Dh]
     (A divides B: token rows a*G .. a*G+G-1, G = B / A, read audio row a; "audio_batch" in the
-    input shapes tells the runtime it may pass a window's audio once for all its beams)
+    input shapes tells the runtime it may pass a window's audio once for all its beams; int8
+    graphs take them in the encoder's int8 form, with cross_k_scale_i/cross_v_scale_i)
     -> logits [B, V] (last position only), logsumexp [B] (of each logits row), new_k_i/new_v_i [B, S, D]
     (the keys/values of positions P .. P+S-1, for the caller to append to its buffers),
     alignment [B, N, S, 1500] (cross-attention of the N alignment heads, for word timestamps;
@@ -410,7 +472,10 @@ def build_decoder_native(w: dict, dims: Dims, dtype=np.float32, alignment_heads:
     for i in range(dims.decoder_layers):
         inputs += [_kv_info(f"past_k_{i}", g, dims, "capacity"), _kv_info(f"past_v_{i}", g, dims, "capacity")]
     for i in range(dims.decoder_layers):
-        inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx", batch="audio_batch"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx", batch="audio_batch")]
+        if int8:
+            inputs += _int8_cross_info(i, dims, "audio_batch")
+        else:
+            inputs += [_kv_info(f"cross_k_{i}", g, dims, "audio_ctx", batch="audio_batch"), _kv_info(f"cross_v_{i}", g, dims, "audio_ctx", batch="audio_batch")]
     for i in range(dims.decoder_layers):
         outputs += [helper.make_tensor_value_info(f"new_{kind}_{i}", g.onnx_dtype, ["batch", "seq", dims.d_model]) for kind in "kv"]
     if heads:

@@ -86,11 +86,11 @@ function emptyKv(dtype: 'float32' | 'float16', batch: number, cfg: WhisperConfig
   return dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
 }
 
-/** Rows of a [batch, ...] tensor, copied. Data is read as raw elements, so fp16 works too. */
+/** Rows of a [batch, ...] tensor, copied. Data is read as raw elements, so fp16 and int8 work too. */
 function selectTensorRows(t: Tensor, rows: number[]): Tensor {
   const rowSize = t.dims.slice(1).reduce((a, b) => a * b, 1);
-  const src = t.data as Float32Array | Uint16Array;
-  const ctor = src.constructor as { new (n: number): Float32Array | Uint16Array };
+  const src = t.data as Float32Array | Uint16Array | Int8Array;
+  const ctor = src.constructor as { new (n: number): Float32Array | Uint16Array | Int8Array };
   const out = new ctor(rowSize * rows.length);
   rows.forEach((r, i) => out.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
   return new ort.Tensor(t.type as 'float32', out as Float32Array, [rows.length, ...t.dims.slice(1)]);
@@ -180,7 +180,7 @@ class NativeOnnx extends BaseOnnx {
   private readonly hasLogZ: boolean;
 
   /**
-   * The cross-attention keys/values (18 MB a window for tiny, far more for larger models) are
+   * The cross-attention keys/values (tiny: 18 MB a window in float32, 4.9 MB in int8; base twice that) are
    * written into buffers of released windows when there are some, so long audio does not leave
    * a trail of them for the garbage collector.
    */
@@ -205,16 +205,20 @@ class NativeOnnx extends BaseOnnx {
   /** Encoder outputs that came from (and may go back to) freeAudio, with their pool key. */
   private readonly pooled = new WeakMap<Feeds, string>();
 
+  /**
+   * Buffers for every encoder output, as the file declares them: float cross keys/values
+   * [batch, heads, frames, headDim], or in int8 files int8 ones (keys transposed) with float scales.
+   */
   private audioOutputs(batch: number, frames: number): Feeds {
-    const { nHeads, dModel, decoderLayers } = this.config;
     const audioFrames = Math.floor((frames - 1) / 2) + 1; // the stride-2 convolution
-    const size = batch * nHeads * audioFrames * (dModel / nHeads);
-    const dims = [batch, nHeads, audioFrames, dModel / nHeads];
-    const make = (): Tensor => (this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims));
     const out: Feeds = {};
-    for (let i = 0; i < decoderLayers; i++) {
-      out[`cross_k_${i}`] = make();
-      out[`cross_v_${i}`] = make();
+    for (const meta of this.encoder.outputMetadata) {
+      if (!meta.isTensor) continue;
+      const dims = meta.shape.map((d) => (d === 'batch' ? batch : d === 'audio_ctx' ? audioFrames : (d as number)));
+      const size = dims.reduce((a, b) => a * b, 1);
+      if (meta.type === 'int8') out[meta.name] = new ort.Tensor('int8', new Int8Array(size), dims);
+      else if (meta.type === 'float16') out[meta.name] = new ort.Tensor('float16', new Uint16Array(size), dims);
+      else out[meta.name] = new ort.Tensor('float32', new Float32Array(size), dims);
     }
     return out;
   }
