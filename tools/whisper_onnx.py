@@ -157,18 +157,21 @@ class Graph:
         Stored as uint8 around a zero point of 128 (values 1..255): MLAS has fast u8 x s8 kernels
         (VNNI, AVX2); its s8 x s8 path on x86 was 12x slower (base encoder window 1.6 s vs 0.13 s)."""
         if x not in self._quantized:
-            amax = self.op("ReduceMax", [self.op("Abs", [x]), self.const([-1])], keepdims=1)
-            # a row of zeros gets a tiny scale instead of a division by zero
-            scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / INT8_MAX)]), self.scalar(1e-12)])
+            scale = self.max_scale(x, -1, INT8_MAX)
             q = self.op("QuantizeLinear", [x, scale, self.zero_points(scale, rank)], axis=-1, block_size=depth)
             self._quantized[x] = (q, scale)
         return self._quantized[x]
 
+    def max_scale(self, x: str, axis: int, top: int, nonnegative: bool = False) -> str:
+        """max |x| / top along `axis` (kept as a dim of 1): the symmetric scale that maps each slice
+        onto [-top, top]; a slice of zeros gets a tiny scale instead of a division by zero."""
+        amax = self.op("ReduceMax", [x if nonnegative else self.op("Abs", [x]), self.const([axis])], keepdims=1)
+        return self.op("Max", [self.op("Mul", [amax, self.scalar(1 / top)]), self.scalar(1e-12)])
+
     def quantize_slices(self, x: str, axis: int, depth: int, top: int) -> tuple[str, str]:
         """x -> (int8 x, float scale with x's shape but 1 at `axis`): symmetric, one scale per slice
         of `depth` values along `axis` (a frame's key, a frame's value), values in [-top, top]."""
-        amax = self.op("ReduceMax", [self.op("Abs", [x]), self.const([axis])], keepdims=1)
-        scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / top)]), self.scalar(1e-12)])
+        scale = self.max_scale(x, axis, top)
         return self.op("QuantizeLinear", [x, scale], axis=axis, block_size=depth, output_dtype=TensorProto.INT8), scale
 
     def int8_cross_attention(self, q: str, k: str, k_scale: str, v: str, v_scale: str, dims: Dims, probs_name: str | None) -> str:
@@ -184,8 +187,7 @@ class Graph:
         scores = self.op("Mul", [self.op("Mul", [raw, k_scale]), self.op("Mul", [q_scale, self.scalar(1 / np.sqrt(dims.head_dim))])])
         probs = self.op("Softmax", [scores], axis=-1, outputs=[probs_name] if probs_name else None)
         weighted = self.op("Mul", [probs, v_scale])
-        amax = self.op("ReduceMax", [weighted, self.const([-1])], keepdims=1)  # weights are >= 0
-        w_scale = self.op("Max", [self.op("Mul", [amax, self.scalar(1 / PROB_UINT_MAX)]), self.scalar(1e-12)])
+        w_scale = self.max_scale(weighted, -1, PROB_UINT_MAX, nonnegative=True)
         wq = self.op("QuantizeLinear", [weighted, w_scale], axis=-1, block_size=dims.n_audio_ctx, output_dtype=TensorProto.UINT8)
         out = self.op("MatMulIntegerToFloat", [wq, v, self.scalar(1.0), self.scalar(1.0)], domain="com.microsoft")
         return self.op("Mul", [out, w_scale])
@@ -287,13 +289,11 @@ def _int8_cross_kv(g: Graph, dims: Dims, i: int, k: str, v: str) -> list[onnx.Va
     [B, H, Dh, T] (transposed: the product's right side), cross_v_i [B, H, T, Dh], each with one
     scale per frame and head (cross_k_scale_i / cross_v_scale_i [B, H, 1, T]). Quantized once per
     window here, read every decoder step."""
-    heads = g.const([0, 0, dims.n_heads, dims.head_dim])
-    k_t = g.op("Transpose", [g.op("Reshape", [k, heads])], perm=[0, 2, 3, 1])  # [B, H, Dh, T]
+    k_t = g.op("Transpose", [g.op("Reshape", [k, g.const([0, 0, dims.n_heads, dims.head_dim])])], perm=[0, 2, 3, 1])  # [B, H, Dh, T]
     k_q, k_scale = g.quantize_slices(k_t, 2, dims.head_dim, KEY_INT_MAX)
     g.op("Identity", [k_q], outputs=[f"cross_k_{i}"])
     g.op("Identity", [k_scale], outputs=[f"cross_k_scale_{i}"])
-    v_h = g.op("Transpose", [g.op("Reshape", [v, heads])], perm=[0, 2, 1, 3])  # [B, H, T, Dh]
-    v_q, v_scale = g.quantize_slices(v_h, 3, dims.head_dim, INT8_MAX)
+    v_q, v_scale = g.quantize_slices(g.split_heads(v, dims), 3, dims.head_dim, INT8_MAX)  # [B, H, T, Dh]
     g.op("Identity", [v_q], outputs=[f"cross_v_{i}"])
     g.op("Transpose", [v_scale], perm=[0, 1, 3, 2], outputs=[f"cross_v_scale_{i}"])  # [B, H, 1, T]
     return _int8_cross_info(i, dims, "batch")
