@@ -27,7 +27,8 @@ export const MAX_NEW_TOKENS = 224;
 /**
  * `batched`: timestamp tokens only when asked for (withTimestamps), as faster-whisper's
  * BatchedInferencePipeline decodes. Then each VAD chunk (at most 30 s) is one segment, decoded in one
- * round: no follow-up round for text after a chunk's last timestamp. Measured on this engine (int8,
+ * round (unless its text ends far short of its audio: then the chunk is decoded again with
+ * timestamps, see endedEarly in batched.ts). Measured on this engine (int8,
  * batch 8, the shared clips): base longform 6.3% -> 5.4% WER at 1.38x the speed, base gettysburg
  * 14.7% -> 14.0%; tiny.en longform 6.3% -> 6.0%, tiny.en gettysburg 15.4% -> 17.3% (float32 tiny.en
  * longform: 6.0% -> 5.2%, word for word faster-whisper's batched transcript but for 2 edits).
