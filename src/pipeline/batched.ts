@@ -90,7 +90,6 @@ export async function transcribeBatched(
   const prompt = (sot: number[]): number[] => windowPrompt(engine, initial, sot);
   const keyOf = (o: ResolvedOptions): string => batchKey(prompt(sotSequence(engine, language ?? 'en', o)).length, o);
   const timedOptions: ResolvedOptions = { ...options, withTimestamps: true };
-  const keys = new Map([options, timedOptions].map((o) => [o, keyOf(o)]));
   const session = scheduler.session(options.signal);
   const seenBatches = new Set<number>();
   let fileLanguage = language;
@@ -100,7 +99,7 @@ export async function transcribeBatched(
     const contentFrames = Math.min(CHUNK_FRAMES, Math.floor((span.end - span.start) / HOP_LENGTH));
     const features = async (): Promise<Float32Array> => sliceWindow(await mel.compute(samples.range(span.start, span.end), TAIL_PADDING), 0, contentFrames);
     const input = { features, contentFrames, language: spanLanguage, prompt, options: spanOptions };
-    const output = await session.submit({ key: keys.get(spanOptions)!, input }, followUp);
+    const output = await session.submit({ key: keyOf(spanOptions), input }, followUp);
     if (!seenBatches.has(output.batch)) {
       seenBatches.add(output.batch);
       timings.features += output.batchTimings.features;
