@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dtw, medianFilterRows, mergePunctuation, type WordTiming } from '../src/decode/word-timing.js';
 import type { TranscriptionResult } from '../src/pipeline/types.js';
@@ -18,6 +19,27 @@ describe('word timing parts', () => {
     medianFilterRows(data, 1, 8, 3);
     // edges reflect: the first window is [1, 5, 1] -> 1, the last [7, 4, 7] -> 7
     expect([...data]).toEqual([1, 5, 2, 8, 3, 7, 4, 7]);
+  });
+
+  it('median filter at width 7 (a sorting network) equals the median of each sorted, reflect-padded window', () => {
+    const median7 = (row: number[], c: number): number => {
+      const at = (i: number): number => row[i < 0 ? -i : i >= row.length ? 2 * (row.length - 1) - i : i];
+      return [-3, -2, -1, 0, 1, 2, 3].map((k) => at(c + k)).sort((a, b) => a - b)[3];
+    };
+    const rowsOf = fc.integer({ min: 1, max: 3 }).chain((rows) =>
+      fc.integer({ min: 1, max: 40 }).chain((cols) => fc.tuple(fc.constant(rows), fc.constant(cols), fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }).map((v) => v + 0), { minLength: rows * cols, maxLength: rows * cols }))),
+    );
+    fc.assert(
+      fc.property(rowsOf, ([rows, cols, values]) => {
+        const data = Float32Array.from(values);
+        medianFilterRows(data, rows, cols, 7);
+        const source = Float32Array.from(values);
+        for (let r = 0; r < rows; r++) {
+          const row = [...source.subarray(r * cols, (r + 1) * cols)];
+          for (let c = 0; c < cols; c++) expect(data[r * cols + c]).toBe(cols <= 3 ? row[c] : median7(row, c));
+        }
+      }),
+    );
   });
 
   it('merges punctuation into the neighbouring words, leaving empty entries in place', () => {

@@ -18,6 +18,8 @@ export interface DecodedSequence {
   avgLogprob: number;
   noSpeechProb: number;
   temperature: number;
+  /** The probability the model gave the end of text that ended the sequence; undefined where it ran out of tokens, or beam search does not say. */
+  endProb?: number;
 }
 
 export interface DecodeTimings {
@@ -106,7 +108,7 @@ export async function decodeBatch(
 
   const generated: number[][] = prompts.map(() => []);
   const sumLogprob = new Float64Array(batch);
-  const finished = new Array<boolean>(batch).fill(false);
+  const endProb: (number | undefined)[] = new Array(batch).fill(undefined);
   let active = Array.from({ length: batch }, (_, b) => b); // original row of each batch position
   let rowsAudio = audio;
   let cache = step.cache;
@@ -125,8 +127,9 @@ export async function decodeBatch(
       rowLogits.set(original);
       applyFilters(rowLogits, generated[row], options.filters);
       const token = sampleToken(rowLogits, options.temperature, randoms[row]);
-      sumLogprob[row] += rowLogits[token] - filteredLogSumExp(original, rowLogits, logZ?.[pos]);
-      if (token === tokenizer.eot) finished[row] = true;
+      const logprob = rowLogits[token] - filteredLogSumExp(original, rowLogits, logZ?.[pos]);
+      sumLogprob[row] += logprob;
+      if (token === tokenizer.eot) endProb[row] = Math.exp(logprob);
       else {
         generated[row].push(token);
         keep.push(pos);
@@ -160,5 +163,6 @@ export async function decodeBatch(
     avgLogprob: sumLogprob[b] / (tokens.length + 1),
     noSpeechProb: noSpeech[b],
     temperature: options.temperature,
+    endProb: endProb[b],
   }));
 }

@@ -63,6 +63,7 @@ export function dtw(cost: Float32Array, rows: number, cols: number): { rowIndex:
 export function medianFilterRows(data: Float32Array, rows: number, cols: number, width = MEDIAN_WIDTH): void {
   const half = Math.floor(width / 2);
   if (cols <= half) return; // too short to pad by reflection, as OpenAI leaves it
+  if (width === 7) return medianOf7Rows(data, rows, cols);
   const row = new Float32Array(cols);
   const window = new Float32Array(width);
   for (let r = 0; r < rows; r++) {
@@ -81,6 +82,42 @@ export function medianFilterRows(data: Float32Array, rows: number, cols: number,
 }
 
 /**
+ * medianFilterRows at width 7 through a sorting network on locals, written by hand for speed: the
+ * matrix of a 30 s window is ~1M cells (8 heads x 90 tokens x 1500 frames), where sorting a 7-value
+ * array per cell took 107 ms and this takes 41 ms, to the same values (/tmp probe, this machine).
+ */
+function medianOf7Rows(data: Float32Array, rows: number, cols: number): void {
+  const padded = new Float32Array(cols + 6);
+  for (let r = 0; r < rows; r++) {
+    const row = data.subarray(r * cols, (r + 1) * cols);
+    padded.set(row, 3);
+    for (let k = 1; k <= 3; k++) {
+      padded[3 - k] = row[k]; // reflected, as medianFilterRows pads (cols > 3 here)
+      padded[cols + 2 + k] = row[cols - 1 - k];
+    }
+    for (let c = 0; c < cols; c++) {
+      let a0 = padded[c], a1 = padded[c + 1], a2 = padded[c + 2], a3 = padded[c + 3], a4 = padded[c + 4], a5 = padded[c + 5], a6 = padded[c + 6], t: number;
+      // the comparators of Knuth's 16-comparator sorting network for 7 values that reach a3, the median
+      if (a0 > a6) { t = a0; a0 = a6; a6 = t; }
+      if (a2 > a3) { t = a2; a2 = a3; a3 = t; }
+      if (a4 > a5) { t = a4; a4 = a5; a5 = t; }
+      if (a0 > a2) { t = a0; a0 = a2; a2 = t; }
+      if (a1 > a4) { t = a1; a1 = a4; a4 = t; }
+      if (a3 > a6) { t = a3; a3 = a6; a6 = t; }
+      if (a0 > a1) { t = a0; a0 = a1; a1 = t; }
+      if (a2 > a5) { t = a2; a2 = a5; a5 = t; }
+      if (a3 > a4) { t = a3; a3 = a4; a4 = t; }
+      if (a1 > a2) { t = a1; a1 = a2; a2 = t; }
+      if (a4 > a6) { t = a4; a4 = a6; a6 = t; }
+      if (a2 > a3) { t = a2; a2 = a3; a3 = t; }
+      if (a4 > a5) { t = a4; a4 = a5; a5 = t; }
+      if (a3 > a4) { t = a3; a3 = a4; a4 = t; }
+      data[r * cols + c] = a3;
+    }
+  }
+}
+
+/**
  * The alignment matrix: per head, attention over the window's content frames, standardized over
  * tokens and median-filtered over frames; then the mean over heads. [tokens x frames].
  */
@@ -88,19 +125,20 @@ export function alignmentMatrix(attention: Float32Array, heads: number, tokens: 
   const frames = Math.min(contentFrames, audioFrames);
   const matrix = new Float32Array(tokens * frames);
   const head = new Float32Array(tokens * frames);
+  const mean = new Float64Array(frames);
+  const std = new Float64Array(frames);
   for (let h = 0; h < heads; h++) {
     for (let t = 0; t < tokens; t++) {
       head.set(attention.subarray((h * tokens + t) * audioFrames, (h * tokens + t) * audioFrames + frames), t * frames);
     }
-    for (let f = 0; f < frames; f++) {
-      let mean = 0;
-      for (let t = 0; t < tokens; t++) mean += head[t * frames + f];
-      mean /= tokens;
-      let variance = 0;
-      for (let t = 0; t < tokens; t++) variance += (head[t * frames + f] - mean) ** 2;
-      const std = Math.sqrt(variance / tokens) || 1;
-      for (let t = 0; t < tokens; t++) head[t * frames + f] = (head[t * frames + f] - mean) / std;
-    }
+    // per frame over tokens, walked row by row (the same sums in the same order, cache-friendly)
+    mean.fill(0);
+    std.fill(0);
+    for (let t = 0; t < tokens; t++) for (let f = 0; f < frames; f++) mean[f] += head[t * frames + f];
+    for (let f = 0; f < frames; f++) mean[f] /= tokens;
+    for (let t = 0; t < tokens; t++) for (let f = 0; f < frames; f++) std[f] += (head[t * frames + f] - mean[f]) ** 2;
+    for (let f = 0; f < frames; f++) std[f] = Math.sqrt(std[f] / tokens) || 1;
+    for (let t = 0; t < tokens; t++) for (let f = 0; f < frames; f++) head[t * frames + f] = (head[t * frames + f] - mean[f]) / std[f];
     medianFilterRows(head, tokens, frames);
     for (let i = 0; i < matrix.length; i++) matrix[i] += head[i] / heads;
   }

@@ -6,7 +6,7 @@ import type { AudioSource } from '../audio/source.js';
 import { DEFAULT_FALLBACK, isNoSpeech } from '../decode/fallback.js';
 import type { DecodedSequence } from '../decode/greedy.js';
 import { keptSegments, MIN_FOLLOW_UP_FRAMES, splitSegments } from '../decode/segments.js';
-import { assignWords, type TimedSegment, type WordTiming } from '../decode/word-timing.js';
+import { assignWords, mergePunctuation, type TimedSegment, type WordTiming } from '../decode/word-timing.js';
 import { CHUNK_FRAMES, HOP_LENGTH, sliceWindow, TAIL_PADDING } from '../features/log-mel.js';
 import { alignRow, decodeRows, detectRows, encodeWindows, initialPromptTokens, sotSequence, windowPrompt, type Engine } from './engine.js';
 import { batchKey, type ResolvedOptions } from './options.js';
@@ -31,7 +31,7 @@ export interface WindowInput {
 export interface WindowOutput {
   result: DecodedSequence;
   language: string;
-  /** Word timings of the window's kept segments, when asked for. */
+  /** Word timings of the window's kept segments: when asked for, and on text-only windows to find where their text ends. */
   words?: WordTiming[];
   batch: number;
   batchTimings: Pick<Timings, 'features' | 'encode' | 'generate'>;
@@ -57,7 +57,8 @@ export async function runWindows(engine: Engine, inputs: WindowInput[], batch: n
     const results = await decodeRows(engine, audio, inputs.map((w, i) => w.prompt(sots[i])), inputs[0].options, batchTimings);
     const words: (WordTiming[] | undefined)[] = [];
     for (const [i, input] of inputs.entries()) {
-      if (!input.options.wordTimestamps || isNoSpeech(results[i], DEFAULT_FALLBACK)) continue;
+      const aligned = input.options.wordTimestamps || (!input.options.withTimestamps && model.supportsAlignment && unsureOfEnd(results[i]));
+      if (!aligned || isNoSpeech(results[i], DEFAULT_FALLBACK)) continue;
       const { segments } = keptSegments(splitSegments(results[i].tokens, tokenizer, input.contentFrames), input.contentFrames);
       words[i] = await alignRow(engine, audio, i, sots[i], segments, input.contentFrames, batchTimings);
     }
@@ -134,14 +135,18 @@ export async function transcribeBatched(
       const split = splitSegments(result.tokens, tokenizer, contentFrames);
       const { segments: kept, seeksOn } = keptSegments(split, contentFrames);
       const timed: TimedSegment[] = kept.map((k) => ({ ...k }));
-      if (words) speechEnd = offset + assignWords(timed, words, tokenizer.eot, speechEnd - offset);
+      const tail = chunkOptions.withTimestamps ? undefined : untranscribedTail(words, contentFrames);
+      if (tail !== undefined && timed.length > 0) timed[timed.length - 1].end = tail;
+      if (words && options.wordTimestamps) speechEnd = offset + assignWords(timed, words, tokenizer.eot, speechEnd - offset);
       for (const k of timed) {
         const segment = toSegment(tokenizer, k, offset, span.end / SAMPLE_RATE, result, spanLanguage);
         if (segment) segments.push(segment);
       }
       // never past the text that was left for the next round
       const resume = seeksOn ? Math.max(1, Math.min(resumeFrames(split, timed), contentFrames - MIN_FOLLOW_UP_FRAMES)) : 0;
-      span = seeksOn ? { start: span.start + resume * HOP_LENGTH, end: span.end } : undefined;
+      if (seeksOn) span = { start: span.start + resume * HOP_LENGTH, end: span.end };
+      else if (tail !== undefined) span = { start: span.start + Math.max(MIN_FOLLOW_UP_FRAMES * HOP_LENGTH, Math.round(tail * SAMPLE_RATE)), end: span.end };
+      else span = undefined;
     }
     return segments.sort((a, b) => a.start - b.start);
   };
@@ -187,6 +192,37 @@ function endedEarly(result: DecodedSequence, contentFrames: number, eot: number)
   const seconds = (contentFrames * HOP_LENGTH) / SAMPLE_RATE;
   const textTokens = result.tokens.filter((t) => t < eot).length;
   return seconds >= EARLY_END_MIN_SECONDS && textTokens < EARLY_END_TOKENS_PER_SECOND * seconds;
+}
+
+const TAIL_SECONDS = 2;
+const SURE_END_PROB = 0.9;
+
+/**
+ * The model was unsure its text ended where it did (under 0.9 for the end of text), or ran out of
+ * tokens: only then is it worth aligning the text to its audio (a decoder pass and a DTW, about a
+ * third of the chunk's own decoding). Measured on 50 base int8 chunks (long-form, gettysburg, the
+ * 80 clips end to end in 4 orders): the chunk cut 3 s short ended at 0.47, the 4 others under 0.9
+ * mid-sentence at a chunk's edge, the other 45 at 0.95 or more (tiny.en: 5 of 49 under 0.9).
+ */
+function unsureOfEnd(result: DecodedSequence): boolean {
+  return result.endProb === undefined || result.endProb < SURE_END_PROB;
+}
+
+/**
+ * Where a text-only window's text ends (seconds from its start), when audio it does not cover is
+ * left after it: the end of the last word the alignment heads place, TAIL_SECONDS or more before
+ * the window's end. The model may end its text a sentence early: on base int8, a 29 s chunk of the
+ * bench's long-form file came back without its last 3 s ("When, what was that? said the old man.").
+ * VAD chunks end at speech (plus its padding), so audio this long after the text is most often
+ * speech left out; a tail with none decodes to nothing.
+ */
+export function untranscribedTail(words: WordTiming[] | undefined, contentFrames: number): number | undefined {
+  // the last word with its punctuation merged in: a closing "," or "." is a token of its own, and
+  // the alignment stretches it over whatever audio the text left out (jfk cut after "for you,": the
+  // "," runs from 8.0 s to the end)
+  const textEnd = words && mergePunctuation(words).filter((w) => w.word !== '').at(-1)?.end;
+  if (textEnd === undefined) return undefined;
+  return (contentFrames * HOP_LENGTH) / SAMPLE_RATE - textEnd >= TAIL_SECONDS ? textEnd : undefined;
 }
 
 interface Deferred {
