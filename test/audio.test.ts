@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,15 +72,15 @@ describe('decodeAudio', () => {
 
   it('decodes into a file that is already gone from the scratch directory', async () => {
     const before = readdirSync(tmpdir()).filter((n) => n.startsWith('audiodecode-')).length;
-    const audio = await decodeToFile(audioPath('jfk.wav'));
+    const audio = await decodeToFile(join(dir, 'jfk.flac'));
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('audiodecode-')).length).toBe(before);
-    expect([...audio.slice(16000, 16100)]).toEqual([...(await decodeAudio(audioPath('jfk.wav'))).subarray(16000, 16100)]);
+    expect([...audio.slice(16000, 16100)]).toEqual([...(await decodeAudio(join(dir, 'jfk.flac'))).subarray(16000, 16100)]);
     audio.close();
   });
 
   it('says where to decode when TMPDIR is not writable', async () => {
     vi.stubEnv('TMPDIR', join(dir, 'no-such-dir'));
-    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'no_scratch_space');
+    const err = await expectCode(decodeAudio(join(dir, 'jfk.flac')), 'no_scratch_space');
     expect(err.message).toContain('TMPDIR');
   });
 
@@ -110,13 +111,53 @@ describe('decodeAudio', () => {
 
   it('says what is wrong when FFMPEG_PATH points nowhere', async () => {
     vi.stubEnv('FFMPEG_PATH', join(dir, 'no-ffmpeg-here'));
-    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+    const err = await expectCode(decodeAudio(join(dir, 'jfk.flac')), 'ffmpeg_missing');
     expect(err.message).toContain('FFMPEG_PATH');
   });
 
   it('says how to install ffmpeg when it is not on PATH', async () => {
     vi.stubEnv('PATH', dir);
-    const err = await expectCode(decodeAudio(audioPath('jfk.wav')), 'ffmpeg_missing');
+    const err = await expectCode(decodeAudio(join(dir, 'jfk.flac')), 'ffmpeg_missing');
     expect(err.message).toContain('apt-get install ffmpeg');
+  });
+
+  describe('a WAV already in the engine\'s format (16 kHz mono 16-bit PCM) is read in place, without ffmpeg', () => {
+    /** ffmpeg's own decoding of `path` (its command line), the reference the fast path must equal. */
+    function ffmpegSamples(path: string): Float32Array {
+      const pcm = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', path, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'], { maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] });
+      return Float32Array.from(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2), (v) => v / 32768);
+    }
+
+    it('jfk.wav, from its path and as bytes, gives ffmpeg\'s samples, with no ffmpeg to run', async () => {
+      const reference = ffmpegSamples(audioPath('jfk.wav'));
+      vi.stubEnv('FFMPEG_PATH', join(dir, 'no-ffmpeg-here')); // ffmpeg would fail: this path does not start it
+      expect(await decodeAudio(audioPath('jfk.wav'))).toEqual(reference);
+      expect(await decodeAudio(new Uint8Array(readFileSync(audioPath('jfk.wav'))))).toEqual(reference);
+      await expectCode(decodeAudio(join(dir, 'jfk-48k-stereo.wav')), 'ffmpeg_missing'); // other WAVs still go to ffmpeg
+    });
+
+    it('past extra chunks of odd size, and with a data size past the end of a cut file, as ffmpeg reads them', async () => {
+      const wav = readFileSync(audioPath('jfk.wav'));
+      const fmtAt = wav.indexOf('fmt ');
+      const fmtEnd = fmtAt + 8 + wav.readUInt32LE(fmtAt + 4);
+      const extra = Buffer.concat([Buffer.from('junk'), Buffer.from([5, 0, 0, 0]), Buffer.from('abcde'), Buffer.from([0])]); // 5 bytes, padded
+      const withChunk = Buffer.concat([wav.subarray(0, fmtEnd), extra, wav.subarray(fmtEnd)]);
+      withChunk.writeUInt32LE(withChunk.length - 8, 4);
+      const cut = withChunk.subarray(0, withChunk.length - 30001); // odd: the last sample is half there
+      writeFileSync(join(dir, 'chunked.wav'), withChunk);
+      writeFileSync(join(dir, 'cut.wav'), cut);
+      for (const name of ['chunked.wav', 'cut.wav']) {
+        const reference = ffmpegSamples(join(dir, name));
+        expect(await decodeAudio(join(dir, name)), name).toEqual(reference);
+        expect(await decodeAudio(new Uint8Array(readFileSync(join(dir, name)))), name).toEqual(reference);
+      }
+      expect((await decodeAudio(join(dir, 'cut.wav'))).length).toBe(ffmpegSamples(audioPath('jfk.wav')).length - 15001);
+    });
+
+    it('keeps the duration limit', async () => {
+      await expectCode(decodeAudio(audioPath('jfk.wav'), { maxSeconds: 5 }), 'audio_too_long');
+      await expectCode(decodeAudio(new Uint8Array(readFileSync(audioPath('jfk.wav'))), { maxSeconds: 5 }), 'audio_too_long');
+      expect((await decodeAudio(audioPath('jfk.wav'), { maxSeconds: 12 })).length).toBe(176000);
+    });
   });
 });

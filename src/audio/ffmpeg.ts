@@ -1,13 +1,15 @@
 // Decode any container/codec ffmpeg knows to 16 kHz mono 16-bit PCM (what faster-whisper's decoder
-// produces too), into a file the engine reads window by window (src/audio/source.ts).
+// produces too), into a file the engine reads window by window (src/audio/source.ts). A WAV already
+// in that format is read where it lies instead (src/audio/wav.ts).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readSync } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
-import { Pcm16File } from './source.js';
+import { MemoryAudio, Pcm16File, type AudioSource } from './source.js';
+import { pcm16Layout } from './wav.js';
 
 export const SAMPLE_RATE = 16000;
 
@@ -61,9 +63,17 @@ export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}
  * unlinked as soon as the PCM one is open: nothing is left behind, even when the process dies.
  * ffmpeg's stderr becomes the error message when it fails.
  */
-export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<Pcm16File> {
+export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<AudioSource> {
   if (typeof input !== 'string' && input.byteLength === 0) {
     throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)', 'input');
+  }
+  const wav = readPcm16Wav(input);
+  if (wav) {
+    if (options.maxSeconds !== undefined && wav.length > Math.ceil(options.maxSeconds * SAMPLE_RATE)) {
+      wav.close();
+      throw tooLong(wav.length / SAMPLE_RATE, options.maxSeconds);
+    }
+    return wav;
   }
   let dir: string;
   try {
@@ -102,6 +112,33 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
 }
 
 const BYTES_PER_SAMPLE = 2;
+/** Enough of a file to hold a WAV header with its usual extra chunks (LIST, bext). */
+const WAV_HEADER_BYTES = 65536;
+
+/** The input as a source of its own when it is a WAV in the engine's format (src/audio/wav.ts), else null (for ffmpeg). */
+function readPcm16Wav(input: AudioInput): AudioSource | null {
+  if (typeof input !== 'string') {
+    const layout = pcm16Layout(input.subarray(0, WAV_HEADER_BYTES), input.byteLength);
+    if (!layout) return null;
+    const view = new DataView(input.buffer, input.byteOffset + layout.dataOffset, layout.samples * BYTES_PER_SAMPLE);
+    return new MemoryAudio(Float32Array.from({ length: layout.samples }, (_, i) => view.getInt16(i * 2, true) / 32768));
+  }
+  let fd: number;
+  try {
+    fd = openSync(input, 'r');
+  } catch {
+    return null; // ffmpeg says what is wrong with the path
+  }
+  try {
+    const header = new Uint8Array(WAV_HEADER_BYTES);
+    const layout = pcm16Layout(header.subarray(0, readSync(fd, header, 0, header.byteLength, 0)), fstatSync(fd).size);
+    if (layout) return new Pcm16File(fd, layout.samples, layout.dataOffset);
+  } catch {
+    // not a readable regular file (a directory, a device): ffmpeg's error
+  }
+  closeSync(fd);
+  return null;
+}
 
 /** How far past the limit decoding runs, so that the decoded length alone tells a longer file (any codec frame is far shorter). */
 const LIMIT_MARGIN_S = 5;

@@ -64,8 +64,12 @@ export class Pcm16File extends AudioSource {
   private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
   private fd: number | undefined;
 
-  /** Takes ownership of `fd` (close() closes it). */
-  constructor(fd: number, readonly length: number) {
+  /** Takes ownership of `fd` (close() closes it). The samples start `byteOffset` bytes into the file. */
+  constructor(
+    fd: number,
+    readonly length: number,
+    private readonly byteOffset = 0,
+  ) {
     super();
     this.fd = fd;
   }
@@ -76,8 +80,8 @@ export class Pcm16File extends AudioSource {
       const count = Math.min(this.scratch.length, end - at);
       let got = 0;
       while (got < count * 2) {
-        const n = readSync(this.fd, this.scratchBytes, got, count * 2 - got, at * 2 + got);
-        if (n === 0) throw new Error(`the decoded audio file ended at byte ${at * 2 + got}, before its ${this.length} samples`);
+        const n = readSync(this.fd, this.scratchBytes, got, count * 2 - got, this.byteOffset + at * 2 + got);
+        if (n === 0) throw new Error(`the decoded audio file ended at byte ${this.byteOffset + at * 2 + got}, before its ${this.length} samples`);
         got += n;
       }
       // Int16Array is host-endian: little-endian on every platform onnxruntime-node ships for
