@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeAudio, decodeToFile, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
-import { MemoryAudio, Pcm16File } from '../src/audio/source.js';
+import { MemoryAudio, Pcm16Bytes, Pcm16File } from '../src/audio/source.js';
 import { AudioDecodeError } from '../src/errors.js';
 import { audioPath, scratch, transcode } from './helpers.js';
 
@@ -60,9 +60,13 @@ describe('decodeAudio', () => {
     writeFileSync(path, Buffer.from(values.buffer));
     const file = new Pcm16File(openSync(path, 'r'), values.length);
     const memory = new MemoryAudio(Float32Array.from(values, (v) => v / 32768));
+    const odd = new Uint8Array(values.byteLength + 1); // the bytes at an odd offset, as in an upload's buffer
+    odd.set(new Uint8Array(values.buffer), 1);
+    const bytes = new Pcm16Bytes(odd.subarray(1), values.length);
     // 65536 samples go through the read buffer at a time: these ranges cross it, and both ends
     for (const [start, end] of [[0, 10], [65530, 65540], [-5, 131_100], [199_990, 200_010], [250_000, 250_004]]) {
       expect([...file.slice(start, end)]).toEqual([...memory.slice(start, end)]);
+      expect([...bytes.slice(start, end)]).toEqual([...memory.slice(start, end)]);
     }
     expect(file.slice(-2, 1)).toEqual(Float32Array.from([0, 0, -1]));
     expect([...file.range(100, 105).slice()]).toEqual([...memory.slice(100, 105)]);

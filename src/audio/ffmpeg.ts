@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioDecodeError } from '../errors.js';
-import { MemoryAudio, Pcm16File, type AudioSource } from './source.js';
+import { Pcm16Bytes, Pcm16File, type AudioSource } from './source.js';
 import { pcm16Layout } from './wav.js';
 
 export const SAMPLE_RATE = 16000;
@@ -119,9 +119,7 @@ const WAV_HEADER_BYTES = 65536;
 function readPcm16Wav(input: AudioInput): AudioSource | null {
   if (typeof input !== 'string') {
     const layout = pcm16Layout(input.subarray(0, WAV_HEADER_BYTES), input.byteLength);
-    if (!layout) return null;
-    const view = new DataView(input.buffer, input.byteOffset + layout.dataOffset, layout.samples * BYTES_PER_SAMPLE);
-    return new MemoryAudio(Float32Array.from({ length: layout.samples }, (_, i) => view.getInt16(i * 2, true) / 32768));
+    return layout && new Pcm16Bytes(input.subarray(layout.dataOffset), layout.samples);
   }
   let fd: number;
   try {

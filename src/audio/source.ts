@@ -96,6 +96,20 @@ export class Pcm16File extends AudioSource {
   }
 }
 
+/** Little-endian 16-bit PCM in bytes a caller holds (an upload), read in place: no float copy of it all. */
+export class Pcm16Bytes extends AudioSource {
+  private readonly view: DataView;
+
+  constructor(bytes: Uint8Array, readonly length: number) {
+    super();
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, length * 2);
+  }
+
+  protected readWithin(target: Float32Array, offset: number, start: number, end: number): void {
+    for (let i = start; i < end; i++) target[offset + i - start] = this.view.getInt16(i * 2, true) * PCM16_SCALE;
+  }
+}
+
 class RangeOf extends AudioSource {
   readonly length: number;
 

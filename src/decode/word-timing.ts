@@ -84,7 +84,7 @@ export function medianFilterRows(data: Float32Array, rows: number, cols: number,
 /**
  * medianFilterRows at width 7 through a sorting network on locals, written by hand for speed: the
  * matrix of a 30 s window is ~1M cells (8 heads x 90 tokens x 1500 frames), where sorting a 7-value
- * array per cell took 107 ms and this takes 41 ms, to the same values (/tmp probe, this machine).
+ * array per cell took 107 ms on this machine and this takes 41 ms, to the same values.
  */
 function medianOf7Rows(data: Float32Array, rows: number, cols: number): void {
   const padded = new Float32Array(cols + 6);

@@ -1,9 +1,10 @@
 // int8 against float32 on many short clips, ours beside faster-whisper's on the same weights, in one run.
 //
-//     npx tsx tools/probes/clips_wer.ts [base|tiny.en]
+//     npx tsx tools/probes/clips_wer.ts [base|tiny.en] [sequential|batched]
 //
 // Every clip of ../shared/audio/hifitts (80 clips of read speech, 2-10 s each) transcribed one at a
-// time, sequential mode, greedy with the temperature fallback, English, 1 thread: by our engine at
+// time, sequential mode (faster-whisper's WhisperModel.transcribe, no VAD) or batched (its
+// BatchedInferencePipeline, batch 8, against ours at batch 8), greedy with the temperature fallback, English, 1 thread: by our engine at
 // int8 and float32, and by faster-whisper (the fixture's venv) at int8 and float32. Prints each
 // side's pooled WER, and how many clips its int8 transcript differs from its own float32 one in
 // (normalized words) with the word distance between the two: the int8 error level of each engine,
@@ -17,12 +18,14 @@ import { cacheDir } from '../../src/env.js';
 import { normalizeText, wordErrorRate } from '../../src/text/wer.js';
 
 const model = process.argv[2] ?? 'tiny.en';
+const mode = process.argv[3] ?? 'sequential';
+if (mode !== 'sequential' && mode !== 'batched') throw new Error('usage: clips_wer.ts [base|tiny.en] [sequential|batched]');
 const clipsDir = resolve(import.meta.dirname, '../../../shared/audio/hifitts');
 const manifest = JSON.parse(readFileSync(join(clipsDir, 'manifest.json'), 'utf8')) as { audio: string; text: string }[];
 const paths = manifest.map((m) => join(clipsDir, m.audio));
 
 async function ours(computeType: 'int8' | 'float32'): Promise<string[]> {
-  const whisper = new WhisperInference({ model, device: 'cpu', computeType, threads: 1, log: () => undefined });
+  const whisper = new WhisperInference({ model, device: 'cpu', computeType, threads: 1, useBatchedInference: mode === 'batched', batchSize: 8, log: () => undefined });
   const texts: string[] = [];
   for (const path of paths) texts.push((await whisper.transcribeFile(path, { language: 'en' })).text);
   await whisper.close();
@@ -31,12 +34,16 @@ async function ours(computeType: 'int8' | 'float32'): Promise<string[]> {
 
 const FASTER_WHISPER = `
 import json, sys
-from faster_whisper import WhisperModel
-ct2, compute_type, paths = sys.argv[1], sys.argv[2], json.loads(sys.stdin.read())
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+ct2, compute_type, mode, paths = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.stdin.read())
 m = WhisperModel(ct2, device="cpu", compute_type=compute_type, cpu_threads=1)
+common = dict(beam_size=1, temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], language="en")
 texts = []
 for p in paths:
-    segments, _ = m.transcribe(p, beam_size=1, temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], language="en", vad_filter=False)
+    if mode == "batched":
+        segments, _ = BatchedInferencePipeline(m).transcribe(p, batch_size=8, **common)
+    else:
+        segments, _ = m.transcribe(p, vad_filter=False, **common)
     texts.append("".join(s.text for s in segments).strip())
 print(json.dumps(texts))
 `;
@@ -44,14 +51,14 @@ print(json.dumps(texts))
 function fasterWhisper(computeType: 'int8' | 'float32'): string[] {
   const python = join(cacheDir(), 'venv', 'bin', 'python');
   const ct2 = join(cacheDir(), 'ct2', `faster-whisper-${model}`);
-  const run = spawnSync(python, ['-c', FASTER_WHISPER, ct2, computeType], { input: JSON.stringify(paths), encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(python, ['-c', FASTER_WHISPER, ct2, computeType, mode], { input: JSON.stringify(paths), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (run.status !== 0) throw new Error(`faster-whisper failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as string[];
 }
 
 const reference = manifest.map((m) => m.text).join(' ');
 const percent = (x: number): number => +(100 * x).toFixed(2);
-const report: Record<string, unknown> = { model, clips: manifest.length };
+const report: Record<string, unknown> = { model, mode, clips: manifest.length };
 for (const [engine, transcribe] of [['audiodecode', ours], ['faster-whisper', async (c: 'int8' | 'float32') => fasterWhisper(c)]] as const) {
   const int8 = await transcribe('int8');
   const float32 = await transcribe('float32');
