@@ -61,17 +61,19 @@ export async function decodeAudio(input: AudioInput, options: DecodeOptions = {}
  * reads a file (bytes are written to one first: some containers need to seek) and writes the PCM
  * file itself, so no sample passes through JavaScript until a stage reads it. Both files are
  * unlinked as soon as the PCM one is open: nothing is left behind, even when the process dies.
- * ffmpeg's stderr becomes the error message when it fails.
+ * ffmpeg's stderr becomes the error message when it fails. A WAV already in that format is read
+ * where it lies (its file, or the bytes given), with no ffmpeg and no temporary file.
  */
 export async function decodeToFile(input: AudioInput, options: DecodeOptions = {}): Promise<AudioSource> {
   if (typeof input !== 'string' && input.byteLength === 0) {
     throw new AudioDecodeError('empty_input', 'the audio input is empty (0 bytes)', 'input');
   }
+  const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);
   const wav = readPcm16Wav(input);
   if (wav) {
-    if (options.maxSeconds !== undefined && wav.length > Math.ceil(options.maxSeconds * SAMPLE_RATE)) {
+    if (maxSamples !== undefined && wav.length > maxSamples) {
       wav.close();
-      throw tooLong(wav.length / SAMPLE_RATE, options.maxSeconds);
+      throw tooLong(wav.length / SAMPLE_RATE, options.maxSeconds!);
     }
     return wav;
   }
@@ -85,7 +87,6 @@ export async function decodeToFile(input: AudioInput, options: DecodeOptions = {
   }
   try {
     const path = join(dir, 'audio.s16le');
-    const maxSamples = options.maxSeconds === undefined ? undefined : Math.ceil(options.maxSeconds * SAMPLE_RATE);
     // Bytes are written to a file first, so ffmpeg reads a seekable input: an MP4/M4A whose index
     // (moov) sits at the end of the file, as ffmpeg and most recorders write it, cannot be decoded
     // from a pipe (ffmpeg sees no samples). The upload is bounded by the caller's upload limit.
