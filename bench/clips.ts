@@ -53,3 +53,18 @@ export function hourClip(): Workload {
   }
   return { name: 'longform-hour', files: [path], reference: Array(15).fill(text('hifitts/longform.txt')).join(' ') };
 }
+
+/**
+ * Clips laid end to end in `order` (indices into `clips`), `gapSamples` of silence after each: long-form
+ * speech whose chunk boundaries and close calls change with the order (test/batched-coverage.test.ts,
+ * tools/probes/joined_ab.ts).
+ */
+export function joinClips(clips: Float32Array[], order: number[], gapSamples: number): Float32Array {
+  const joined = new Float32Array(order.reduce((n, i) => n + clips[i].length + gapSamples, 0));
+  let at = 0;
+  for (const i of order) {
+    joined.set(clips[i], at);
+    at += clips[i].length + gapSamples;
+  }
+  return joined;
+}

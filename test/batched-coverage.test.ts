@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { joinClips } from '../bench/clips.js';
 import { WhisperInference } from '../src/index.js';
 import { decodeAudio, SAMPLE_RATE } from '../src/audio/ffmpeg.js';
 import { wordErrorRate } from '../src/text/wer.js';
@@ -39,12 +40,7 @@ describe('batched mode keeps every chunk\'s speech (tiny.en int8, 80 clips end t
     const gap = Math.round(GAP_SECONDS * SAMPLE_RATE);
     expect(ORDERS.every((order) => [...order].sort((a, b) => a - b).every((v, i) => v === i) && order.length === manifest.length)).toBe(true);
     for (const [k, order] of ORDERS.entries()) {
-      const audio = new Float32Array(order.reduce((n, i) => n + clips[i].length + gap, 0));
-      let at = 0;
-      for (const i of order) {
-        audio.set(clips[i], at);
-        at += clips[i].length + gap;
-      }
+      const audio = joinClips(clips, order, gap);
       const reference = order.map((i) => manifest[i].text).join(' ');
       const seqWer = wordErrorRate(reference, (await sequential.transcribe(audio, { language: 'en' })).text);
       const batchedWer = wordErrorRate(reference, (await batched.transcribe(audio, { language: 'en' })).text);

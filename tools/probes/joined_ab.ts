@@ -9,6 +9,7 @@
 // takes clip (i * STEP[k]) mod 80 at place i. A probe, not a test: its figures depend on the CPU.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { joinClips } from '../../bench/clips.js';
 import { WhisperInference } from '../../src/index.js';
 import { decodeAudio, SAMPLE_RATE } from '../../src/audio/ffmpeg.js';
 import { wordErrorRate } from '../../src/text/wer.js';
@@ -22,13 +23,7 @@ const clips = await Promise.all(manifest.map((m) => decodeAudio(join(clipsDir, m
 const gap = Math.round(0.4 * SAMPLE_RATE);
 const joined = STEPS.slice(0, Number(ordersArg)).map((step) => {
   const order = manifest.map((_, i) => (i * step) % manifest.length);
-  const audio = new Float32Array(order.reduce((n, i) => n + clips[i].length + gap, 0));
-  let at = 0;
-  for (const i of order) {
-    audio.set(clips[i], at);
-    at += clips[i].length + gap;
-  }
-  return { step, audio, reference: order.map((i) => manifest[i].text).join(' ') };
+  return { step, audio: joinClips(clips, order, gap), reference: order.map((i) => manifest[i].text).join(' ') };
 });
 
 const percent = (x: number): number => +(100 * x).toFixed(2);
